@@ -1,0 +1,3 @@
+from basepod_agent.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""Agent settings: command-line flags over ``agent.toml`` in the state dir over defaults.
+
+A leaf module: every layer may read settings, and it imports nothing from them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_STATE_DIR = Path("/var/lib/basepod")
+CONFIG_FILE = "agent.toml"
+KEY_FILE = "agent.key"
+DB_FILE = "agent.db"
+SOCKET_FILE = "agent.sock"
+
+
+@dataclass
+class AgentConfig:
+    state_dir: Path = DEFAULT_STATE_DIR
+    socket_path: Path | None = None
+    edge: str | None = None
+    podman_url: str | None = None
+    port_range: tuple[int, int] = (20000, 29999)
+    public_host: str | None = None
+    stop_timeout: int = 10
+    token_ttl_hours: int = 24 * 30
+    max_body_bytes: int = 1024 * 1024
+    reconcile_interval: float = 30.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def key_path(self) -> Path:
+        return self.state_dir / KEY_FILE
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / DB_FILE
+
+    @property
+    def control_socket(self) -> Path:
+        return self.socket_path or self.state_dir / SOCKET_FILE
+
+    @property
+    def podman_socket_default(self) -> Path:
+        """Where the agent starts its own ``podman system service`` when none runs."""
+        return self.state_dir / "podman.sock"
+
+
+def parse_port_range(text: str) -> tuple[int, int]:
+    try:
+        low_text, high_text = text.split("-", 1)
+        low, high = int(low_text), int(high_text)
+    except ValueError:
+        raise ValueError(f"port range {text!r} must look like 20000-29999") from None
+    if not (1024 <= low <= high <= 65535):
+        raise ValueError(f"port range {text!r} must lie within 1024-65535, low before high")
+    return low, high
+
+
+def load_config(state_dir: Path, **overrides) -> AgentConfig:
+    """Build the config; ``None`` overrides mean "not given on the command line"."""
+    values: dict = {}
+    path = state_dir / CONFIG_FILE
+    if path.exists():
+        with path.open("rb") as fh:
+            values.update(tomllib.load(fh))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(AgentConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown settings in {path}: {', '.join(unknown)}")
+    if isinstance(values.get("port_range"), str):
+        values["port_range"] = parse_port_range(values["port_range"])
+    for key in ("socket_path",):
+        if isinstance(values.get(key), str):
+            values[key] = Path(values[key])
+    return AgentConfig(state_dir=state_dir, **values)

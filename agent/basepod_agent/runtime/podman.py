@@ -1,0 +1,274 @@
+"""The only module that imports the ``podman`` package.
+
+podman-py is synchronous: every public coroutine here runs its call in a small thread
+pool so the agent's event loop never waits on Podman. Errors are translated into the
+runtime exceptions below so services never see podman or requests exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TypeVar
+
+import httpx
+import podman
+from podman import errors as podman_errors
+
+APP_LABEL = "basepod.app"
+CONTAINER_PREFIX = "basepod-"
+T = TypeVar("T")
+
+
+class RuntimeFailure(Exception):
+    """Podman refused or failed an operation; the message is Podman's, cleaned up."""
+
+
+class RuntimeUnavailable(RuntimeFailure):
+    """The Podman API socket does not answer."""
+
+
+class ImageMissing(RuntimeFailure):
+    pass
+
+
+class ContainerMissing(RuntimeFailure):
+    pass
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    app: str
+    port: int
+    host_port: int
+    command: list[str] | None
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    id: str
+    name: str
+    app: str
+    state: str  # podman's word: created, running, exited, paused, stopping, ...
+    exit_code: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def container_name(app: str) -> str:
+    return f"{CONTAINER_PREFIX}{app}"
+
+
+def _epoch(value) -> datetime | None:
+    if not value or int(value) <= 0:
+        return None
+    return datetime.fromtimestamp(int(value), tz=timezone.utc)
+
+
+def _clean(exc: Exception) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return str(text).strip().splitlines()[0][:500] if text else exc.__class__.__name__
+
+
+class PodmanRuntime:
+    def __init__(self, url: str, workers: int = 8) -> None:
+        self.url = url
+        self._client = podman.PodmanClient(base_url=url, timeout=120)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="podman")
+        self._http = _async_http(url)
+
+    async def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        except RuntimeFailure:
+            raise
+        except podman_errors.ImageNotFound as exc:
+            raise ImageMissing(_clean(exc)) from exc
+        except podman_errors.NotFound as exc:
+            raise ContainerMissing(_clean(exc)) from exc
+        except podman_errors.APIError as exc:
+            raise RuntimeFailure(_clean(exc)) from exc
+        except (OSError, podman_errors.PodmanError) as exc:
+            raise RuntimeUnavailable(f"Podman API at {self.url} is not reachable: {_clean(exc)}") from exc
+        except Exception as exc:  # requests' ConnectionError and friends
+            if "Connection" in type(exc).__name__:
+                raise RuntimeUnavailable(
+                    f"Podman API at {self.url} is not reachable: {_clean(exc)}"
+                ) from exc
+            raise
+
+    async def version(self) -> str:
+        info = await self._call(self._client.version)
+        return str(info.get("Version", "unknown"))
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._call(self._client.ping))
+        except RuntimeFailure:
+            return False
+
+    async def ensure_image(self, ref: str) -> None:
+        """Use a local image when present, otherwise pull it; ImageMissing if neither works."""
+
+        def work() -> None:
+            if self._client.images.exists(ref):
+                return
+            try:
+                self._client.images.pull(ref)
+            except podman_errors.APIError as exc:
+                raise ImageMissing(
+                    f"image {ref} is not on the server and could not be pulled: {_clean(exc)}"
+                ) from exc
+            if not self._client.images.exists(ref):
+                raise ImageMissing(f"image {ref} could not be pulled")
+
+        await self._call(work)
+
+    async def create(self, spec: ContainerSpec) -> str:
+        def work() -> str:
+            kwargs = dict(
+                name=spec.name,
+                labels={APP_LABEL: spec.app},
+                ports={f"{spec.port}/tcp": spec.host_port},
+                environment=spec.env,
+                detach=True,
+            )
+            if spec.command:
+                kwargs["command"] = spec.command
+            return self._client.containers.create(spec.image, **kwargs).id
+
+        return await self._call(work)
+
+    async def start(self, name: str) -> None:
+        await self._call(lambda: self._client.containers.get(name).start())
+
+    async def stop(self, name: str, timeout: int) -> None:
+        await self._call(lambda: self._client.containers.get(name).stop(timeout=timeout))
+
+    async def restart(self, name: str, timeout: int) -> None:
+        await self._call(lambda: self._client.containers.get(name).restart(timeout=timeout))
+
+    async def remove(self, name: str) -> None:
+        def work() -> None:
+            try:
+                self._client.containers.get(name).remove(force=True, v=True)
+            except podman_errors.NotFound:
+                pass
+
+        await self._call(work)
+
+    async def list_managed(self) -> dict[str, ContainerState]:
+        """All Basepod containers in one API call, keyed by app name."""
+
+        def work() -> dict[str, ContainerState]:
+            found: dict[str, ContainerState] = {}
+            for c in self._client.containers.list(all=True, filters={"label": APP_LABEL}):
+                attrs = c.attrs
+                app = (attrs.get("Labels") or {}).get(APP_LABEL)
+                names = attrs.get("Names") or [""]
+                if not app or names[0] != container_name(app):
+                    continue
+                state = str(attrs.get("State", "unknown"))
+                found[app] = ContainerState(
+                    id=attrs.get("Id", ""),
+                    name=names[0],
+                    app=app,
+                    state=state,
+                    exit_code=attrs.get("ExitCode") if state == "exited" else None,
+                    started_at=_epoch(attrs.get("StartedAt")),
+                    finished_at=_epoch(attrs.get("ExitedAt")) if state == "exited" else None,
+                )
+            return found
+
+        return await self._call(work)
+
+    async def logs(self, name: str, tail: int) -> list[str]:
+        def work() -> list[str]:
+            container = self._client.containers.get(name)
+            raw = container.logs(stdout=True, stderr=True, timestamps=True, tail=tail)
+            if isinstance(raw, bytes):
+                raw = [raw]
+            return b"".join(raw).decode(errors="replace").splitlines()
+
+        return await self._call(work)
+
+    async def follow_logs(self, name: str, tail: int) -> AsyncIterator[list[str]]:
+        """Yield batches of log lines as the container writes them, until it stops.
+
+        Streams Podman's REST endpoint with httpx rather than podman-py, because a
+        blocking reader thread could not be interrupted when the client goes away;
+        an async stream is simply cancelled.
+        """
+        params = {"follow": "true", "stdout": "true", "stderr": "true",
+                  "timestamps": "true", "tail": str(tail)}
+        try:
+            async with self._http.stream(
+                "GET", f"/v4.0.0/libpod/containers/{name}/logs", params=params, timeout=None
+            ) as response:
+                if response.status_code == 404:
+                    raise ContainerMissing(f"container {name} does not exist")
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise RuntimeFailure(response.text.strip()[:500])
+                frames = LogFrameDecoder()
+                async for chunk in response.aiter_bytes():
+                    lines = frames.feed(chunk)
+                    if lines:
+                        yield lines
+                rest = frames.flush()
+                if rest:
+                    yield rest
+        except httpx.TransportError as exc:
+            raise RuntimeUnavailable(f"Podman API at {self.url} is not reachable: {exc}") from exc
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+
+def _async_http(url: str) -> httpx.AsyncClient:
+    if url.startswith("unix://"):
+        transport = httpx.AsyncHTTPTransport(uds=url[len("unix://") :])
+        return httpx.AsyncClient(transport=transport, base_url="http://podman")
+    return httpx.AsyncClient(base_url=url.replace("tcp://", "http://"))
+
+
+class LogFrameDecoder:
+    """Splits Podman's multiplexed log stream into text lines.
+
+    Non-TTY containers send frames of an 8-byte header (stream id, 3 pad bytes,
+    big-endian length) and a payload; lines may span frames.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._text = b""
+
+    def feed(self, data: bytes) -> list[str]:
+        self._buffer += data
+        while len(self._buffer) >= 8:
+            size = int.from_bytes(self._buffer[4:8], "big")
+            if self._buffer[0] not in (0, 1, 2) or self._buffer[1:4] != b"\0\0\0":
+                # A TTY container's stream is raw text without frame headers.
+                self._text += self._buffer
+                self._buffer = b""
+                break
+            if len(self._buffer) < 8 + size:
+                break
+            self._text += self._buffer[8 : 8 + size]
+            self._buffer = self._buffer[8 + size :]
+        *lines, self._text = self._text.split(b"\n")
+        return [line.decode(errors="replace") for line in lines]
+
+    def flush(self) -> list[str]:
+        rest = self._text + self._buffer
+        self._text = self._buffer = b""
+        return [rest.decode(errors="replace")] if rest else []

@@ -1,0 +1,1 @@
+"""One module per capability. Services never import Qt or FastAPI."""

@@ -1,0 +1,56 @@
+"""The agent's composition of services, built once by ``main`` and shared by the API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from basepod_agent.config import AgentConfig
+from basepod_agent.protocol.meta import RuntimeInfo
+from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
+from basepod_agent.runtime.podman import PodmanRuntime
+from basepod_agent.services.apps import AppsService
+from basepod_agent.services.auth import AuthService
+from basepod_agent.services.crypto import SecretBox
+from basepod_agent.services.events import EventBus
+from basepod_agent.services.state import StateTracker
+from basepod_agent.store.database import Database
+
+
+@dataclass
+class AgentServices:
+    config: AgentConfig
+    db: Database
+    runtime: PodmanRuntime
+    bus: EventBus
+    tracker: StateTracker
+    auth: AuthService
+    apps: AppsService
+    started: float = field(default_factory=time.monotonic)
+    podman_version: str | None = None
+
+    @classmethod
+    def build(cls, config: AgentConfig, podman_url: str) -> AgentServices:
+        db = Database(config.db_path)
+        db.migrate()
+        box = SecretBox.from_file(config.key_path)
+        runtime = PodmanRuntime(podman_url)
+        bus = EventBus()
+        tracker = StateTracker(runtime)
+        auth = AuthService(db, timedelta(hours=config.token_ttl_hours))
+        apps = AppsService(config, db, box, runtime, tracker, bus)
+        return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps)
+
+    def runtime_info(self) -> RuntimeInfo:
+        total, running = self.apps.counts()
+        return RuntimeInfo(
+            agent_version=AGENT_VERSION, protocol_version=PROTOCOL_VERSION,
+            podman_version=self.podman_version, podman_reachable=self.tracker.podman_ok,
+            apps_total=total, apps_running=running,
+            uptime_seconds=round(time.monotonic() - self.started, 1),
+        )
+
+    async def aclose(self) -> None:
+        await self.runtime.aclose()
+        self.db.close()

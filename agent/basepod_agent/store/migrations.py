@@ -1,0 +1,82 @@
+"""Numbered schema migrations tracked in SQLite's ``user_version``.
+
+Each step runs once, in order, inside a transaction, so upgrading an agent keeps every
+user's data. Never edit a released step: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, text
+
+Step = Callable[[Connection], None]
+
+
+def _initial_schema(conn: Connection) -> None:
+    for statement in (
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email VARCHAR(254) NOT NULL UNIQUE,
+            password_hash VARCHAR(512) NOT NULL,
+            role VARCHAR(16) NOT NULL,
+            created_at DATETIME NOT NULL)""",
+        """CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            token_hash VARCHAR(64) NOT NULL UNIQUE,
+            kind VARCHAR(16) NOT NULL DEFAULT 'session',
+            created_at DATETIME NOT NULL,
+            expires_at DATETIME NOT NULL,
+            revoked_at DATETIME,
+            last_used_at DATETIME)""",
+        """CREATE TABLE apps (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR(63) NOT NULL UNIQUE,
+            image VARCHAR(255) NOT NULL,
+            port INTEGER NOT NULL,
+            host_port INTEGER NOT NULL UNIQUE,
+            command_json TEXT,
+            desired_state VARCHAR(16) NOT NULL DEFAULT 'running',
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL)""",
+        """CREATE TABLE env_vars (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            key VARCHAR(255) NOT NULL,
+            value_enc BLOB NOT NULL,
+            UNIQUE (app_id, key))""",
+        """CREATE TABLE activity (
+            id INTEGER PRIMARY KEY,
+            at DATETIME NOT NULL,
+            actor VARCHAR(254) NOT NULL,
+            action VARCHAR(64) NOT NULL,
+            target VARCHAR(255) NOT NULL,
+            detail TEXT)""",
+        "CREATE INDEX ix_activity_at ON activity(at)",
+        "CREATE INDEX ix_tokens_user ON tokens(user_id)",
+    ):
+        conn.execute(text(statement))
+
+
+MIGRATIONS: list[Step] = [_initial_schema]
+
+
+def schema_version(conn: Connection) -> int:
+    return int(conn.execute(text("PRAGMA user_version")).scalar_one())
+
+
+def migrate(conn: Connection, steps: list[Step] | None = None) -> int:
+    """Apply every pending step; return the resulting schema version."""
+    steps = MIGRATIONS if steps is None else steps
+    current = schema_version(conn)
+    if current > len(steps):
+        raise RuntimeError(
+            f"database schema version {current} is newer than this agent knows "
+            f"({len(steps)}): upgrade the agent instead of downgrading it"
+        )
+    for number, step in enumerate(steps[current:], start=current + 1):
+        step(conn)
+        conn.execute(text(f"PRAGMA user_version = {number}"))
+        conn.commit()
+    return schema_version(conn)

@@ -1,0 +1,87 @@
+"""SQLAlchemy tables. Columns are added only through a migration in ``migrations.py``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from datetime import timezone
+
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """SQLite forgets time zones; everything is stored in UTC and read back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(512))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class Token(Base):
+    """Only the SHA-256 of a token is kept: a leaked database grants no session."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="session")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class App(Base):
+    __tablename__ = "apps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    image: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int]
+    host_port: Mapped[int] = mapped_column(unique=True)
+    command_json: Mapped[str | None] = mapped_column(Text)
+    desired_state: Mapped[str] = mapped_column(String(16), default="running")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EnvVar(Base):
+    """Values are AES-GCM ciphertext; the key file never enters the database."""
+
+    __tablename__ = "env_vars"
+    __table_args__ = (UniqueConstraint("app_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    value_enc: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Activity(Base):
+    __tablename__ = "activity"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)

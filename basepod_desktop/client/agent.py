@@ -1,0 +1,181 @@
+"""``AgentClient``: every agent call as a typed coroutine returning protocol models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+import websockets
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from websockets.asyncio.client import unix_connect
+
+from basepod_agent.protocol import (
+    EVENT_ADAPTER,
+    LOG_STREAM_ADAPTER,
+    PROTOCOL_VERSION,
+    AppCreate,
+    AppInfo,
+    AppList,
+    ErrorBody,
+    ErrorCode,
+    Event,
+    LogChunk,
+    LoginRequest,
+    LoginResponse,
+    LogStreamMessage,
+    RuntimeInfo,
+    StreamError,
+    VersionInfo,
+    WhoAmI,
+)
+from basepod_desktop.client.errors import (
+    AgentUnreachable,
+    ApiError,
+    ClientError,
+    ProtocolMismatch,
+    api_error,
+)
+
+M = TypeVar("M", bound=BaseModel)
+_BASE = "http://basepod-agent"
+
+
+class AgentClient:
+    def __init__(self, socket_path: str, token: str | None = None, timeout: float = 60.0) -> None:
+        self.socket_path = socket_path
+        self.token = token
+        self._http = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=socket_path), base_url=_BASE, timeout=timeout
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AgentClient:
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        await self.aclose()
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    async def _request(self, method: str, path: str, model: type[M] | None = None,
+                       body: BaseModel | None = None, params: dict | None = None) -> M | None:
+        headers = self._headers()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = await self._http.request(
+                method, path, headers=headers, params=params,
+                content=body.model_dump_json(exclude_none=True) if body is not None else None,
+            )
+        except httpx.TransportError as exc:
+            raise AgentUnreachable(f"cannot reach the agent at {self.socket_path}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        if model is None:
+            return None
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ClientError(f"the agent sent an unexpected answer to {method} {path}: {exc}") from exc
+
+    # --- meta and auth ---------------------------------------------------------------
+
+    async def version(self) -> VersionInfo:
+        return await self._request("GET", "/api/version", VersionInfo)
+
+    async def check_version(self) -> VersionInfo:
+        """Refuse to talk further to an agent with another protocol version."""
+        info = await self.version()
+        if info.protocol_version != PROTOCOL_VERSION:
+            raise ProtocolMismatch(info.agent_version, info.protocol_version, PROTOCOL_VERSION)
+        return info
+
+    async def login(self, email: str, password: str) -> LoginResponse:
+        result = await self._request("POST", "/api/auth/login", LoginResponse,
+                                     LoginRequest(email=email, password=password))
+        self.token = result.token
+        return result
+
+    async def logout(self) -> None:
+        await self._request("POST", "/api/auth/logout")
+        self.token = None
+
+    async def me(self) -> WhoAmI:
+        return await self._request("GET", "/api/auth/me", WhoAmI)
+
+    async def status(self) -> RuntimeInfo:
+        return await self._request("GET", "/api/status", RuntimeInfo)
+
+    # --- apps ------------------------------------------------------------------------
+
+    async def list_apps(self) -> list[AppInfo]:
+        return (await self._request("GET", "/api/apps", AppList)).apps
+
+    async def get_app(self, name: str) -> AppInfo:
+        return await self._request("GET", f"{_app(name)}", AppInfo)
+
+    async def create_app(self, spec: AppCreate) -> AppInfo:
+        return await self._request("POST", "/api/apps", AppInfo, spec)
+
+    async def start_app(self, name: str) -> AppInfo:
+        return await self._request("POST", f"{_app(name)}/start", AppInfo)
+
+    async def stop_app(self, name: str) -> AppInfo:
+        return await self._request("POST", f"{_app(name)}/stop", AppInfo)
+
+    async def restart_app(self, name: str) -> AppInfo:
+        return await self._request("POST", f"{_app(name)}/restart", AppInfo)
+
+    async def delete_app(self, name: str) -> None:
+        await self._request("DELETE", f"{_app(name)}")
+
+    async def logs(self, name: str, tail: int = 200) -> LogChunk:
+        return await self._request("GET", f"{_app(name)}/logs", LogChunk, params={"tail": tail})
+
+    # --- streams ---------------------------------------------------------------------
+
+    async def _stream(self, path: str, adapter: TypeAdapter) -> AsyncIterator:
+        """Yield typed messages from a WebSocket; a typed error message becomes an ApiError."""
+        try:
+            async with unix_connect(
+                self.socket_path, f"ws://basepod-agent{path}", additional_headers=self._headers(),
+                max_size=16 * 1024 * 1024, open_timeout=20,
+            ) as ws:
+                async for raw in ws:
+                    message = adapter.validate_json(raw)
+                    if isinstance(message, StreamError):
+                        raise api_error(_status_for(message.error.code), message.error)
+                    yield message
+        except (OSError, websockets.ConnectionClosedError, websockets.InvalidHandshake) as exc:
+            raise AgentUnreachable(f"the stream {path} was cut: {exc}") from exc
+
+    def follow_logs(self, name: str, tail: int = 100) -> AsyncIterator[LogStreamMessage]:
+        return self._stream(f"{_app(name)}/logs/stream?tail={tail}", LOG_STREAM_ADAPTER)
+
+    def events(self) -> AsyncIterator[Event]:
+        return self._stream("/api/events", EVENT_ADAPTER)
+
+
+def _app(name: str) -> str:
+    """App names go into paths quoted, so no input can reach another route."""
+    return f"/api/apps/{quote(name, safe='')}"
+
+
+def _status_for(code: ErrorCode) -> int:
+    return {ErrorCode.NOT_FOUND: 404, ErrorCode.FORBIDDEN: 403}.get(
+        code, 401 if code in (ErrorCode.UNAUTHENTICATED, ErrorCode.TOKEN_EXPIRED) else 400
+    )
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    try:
+        body = ErrorBody.model_validate_json(response.content)
+    except ValidationError:
+        body = ErrorBody(code=ErrorCode.INTERNAL,
+                         message=f"agent answered HTTP {response.status_code}: {response.text[:200]}")
+    return api_error(response.status_code, body)
