@@ -20,17 +20,9 @@ import pytest  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import harness`, whatever the rootdir
 
 from harness import AgentProcess, PodmanService, SshServer, build_busybox_image  # noqa: E402
-from harness.system import short_tmpdir  # noqa: E402
+from harness.system import require_binaries, short_tmpdir  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def require_binaries(*names: str) -> None:
-    """Skip (loudly, naming what is missing) when a needed program is not installed."""
-    missing = [name for name in names if shutil.which(name) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} on PATH (see /work/shared/TESTING.md: "
-                    "apt-get install podman runc openssh-server busybox-static)")
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +48,7 @@ def podman_service() -> Iterator[PodmanService]:
 @pytest.fixture(scope="session")
 def busybox_image(podman_service: PodmanService) -> str:
     """Tag of the busybox httpd test app image in the session's store."""
-    if not os.path.exists("/bin/busybox"):
-        pytest.skip("needs /bin/busybox (apt-get install busybox-static)")
+    require_binaries("/bin/busybox")
     return build_busybox_image(podman_service)
 
 

@@ -25,7 +25,7 @@ class AgentConfig:
     port_range: tuple[int, int] = (20000, 29999)
     public_host: str | None = None
     stop_timeout: int = 10
-    token_ttl_hours: int = 24 * 30
+    token_ttl_hours: float = 24 * 30
     max_body_bytes: int = 1024 * 1024
     reconcile_interval: float = 30.0
     extra: dict = field(default_factory=dict)

@@ -125,7 +125,7 @@ class TokenStore:
         return {k: v for k, v in tokens.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _write_file(self, tokens: dict[str, str]) -> None:
-        paths._ensure_private_dir(self.config_dir)
+        paths.ensure_private_dir(self.config_dir)
         payload = {"service": self.service, "tokens": tokens}
         paths.write_private_file(self.path, (json.dumps(payload, indent=2) + "\n").encode())
 

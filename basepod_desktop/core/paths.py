@@ -15,15 +15,19 @@ from pathlib import Path
 APP_DIR_NAME = "basepod"
 
 
-def _ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make the leaf 0700.
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) with the leaf 0700 whatever the umask.
 
-    The mode is applied even when the directory already exists, so a directory made
-    earlier with a permissive umask is tightened rather than silently trusted.
+    An existing directory is left as it is: an env override may point at a directory
+    the user shares on purpose, and the files we write in it are 0600 anyway.
     """
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if (path.stat().st_mode & 0o777) != 0o700:
-        os.chmod(path, 0o700)
+    try:
+        path.mkdir(parents=True, mode=0o700)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+    else:
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
     return path
 
 
@@ -39,7 +43,7 @@ def config_dir(create: bool = True) -> Path:
     """`$BASEPOD_CONFIG_DIR`, else `$XDG_CONFIG_HOME/basepod`, else `~/.config/basepod`."""
     override = os.environ.get("BASEPOD_CONFIG_DIR")
     path = Path(override).expanduser() if override else _xdg_base("XDG_CONFIG_HOME", ".config") / APP_DIR_NAME
-    return _ensure_private_dir(path) if create else path
+    return ensure_private_dir(path) if create else path
 
 
 def data_dir(create: bool = True) -> Path:
@@ -49,7 +53,7 @@ def data_dir(create: bool = True) -> Path:
     """
     override = os.environ.get("BASEPOD_DATA_DIR")
     path = Path(override).expanduser() if override else _xdg_base("XDG_DATA_HOME", ".local/share") / APP_DIR_NAME
-    return _ensure_private_dir(path) if create else path
+    return ensure_private_dir(path) if create else path
 
 
 def local_agent_socket(create: bool = True) -> Path:

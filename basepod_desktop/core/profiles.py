@@ -153,7 +153,7 @@ class ProfileStore:
         return {p.name: p for p in servers}, default if isinstance(default, str) else None
 
     def _save(self, servers: dict[str, ServerProfile], default: Optional[str]) -> None:
-        paths._ensure_private_dir(self.config_dir)
+        paths.ensure_private_dir(self.config_dir)
         payload = {
             "version": _FILE_VERSION,
             "default": default if default in servers else None,

@@ -42,7 +42,11 @@ KEEPALIVE_INTERVAL = 15  # seconds; 3 missed replies => the tunnel counts as dro
 
 
 class _HostKeyCheck:
-    """One connection attempt's view of known_hosts, and the key the server offered."""
+    """One connection attempt's view of known_hosts, and the key the server offered.
+
+    Passed to asyncssh as the `known_hosts` callable. It must stay truthy (no __len__):
+    asyncssh swaps a falsy value for ~/.ssh/known_hosts.
+    """
 
     def __init__(self, known_hosts_path: Path):
         self.path = known_hosts_path
@@ -50,11 +54,16 @@ class _HostKeyCheck:
         self.port = 22
         self.match = hostkeys.KnownHostsMatch()
         self.offered: Optional[asyncssh.SSHKey] = None
+        self.error: Optional[OSError] = None
 
     def __call__(self, host: str, addr: str, port: Optional[int]) -> tuple:
         # Called by asyncssh with the name it really uses (HostName/HostKeyAlias applied).
         self.host, self.port = host, port or 22
-        self.match = hostkeys.lookup(self.path, host, addr, port)
+        try:
+            self.match = hostkeys.lookup(self.path, host, addr, port)
+        except OSError as exc:  # unreadable file: trust nothing, report after the attempt
+            self.error = exc
+            self.match = hostkeys.KnownHostsMatch()
         return self.match.as_asyncssh()
 
 
@@ -166,6 +175,8 @@ class SshTunnel:
             # no longer has a key of that type: treat as a changed key, like ssh does.
             raise self._changed(check, "a key of a different type") from None
 
+        if check.error is not None:
+            raise TransportError(f"Cannot read {self.known_hosts_path}: {check.error.strerror or check.error}.")
         if check.offered is None:  # revoked key, untrusted host certificate, ...
             raise TransportError(
                 f"The host key of {check.host}:{check.port} was refused (revoked, or a host "
@@ -179,7 +190,10 @@ class SshTunnel:
             raise HostKeyUnknown(info.host, info.port, info.key_type, info.fingerprint)
         if not await self.confirm_host_key(info):
             raise HostKeyRejected(info.host, info.port, info.fingerprint)
-        hostkeys.append_known_host(self.known_hosts_path, check.host, check.port, check.offered)
+        try:
+            hostkeys.append_known_host(self.known_hosts_path, check.host, check.port, check.offered)
+        except OSError as exc:
+            raise TransportError(f"Cannot save the host key to {self.known_hosts_path}: {exc.strerror or exc}.") from exc
         log.info("added %s %s for %s:%s to %s", info.key_type, info.fingerprint, info.host, info.port, self.known_hosts_path)
 
         retry = _HostKeyCheck(self.known_hosts_path)

@@ -21,16 +21,14 @@ from .podman import PodmanService
 
 DEFAULT_TAG = "localhost/basepod-test/busybox:1"
 DEFAULT_INDEX_BODY = "hello from basepod test\n"
-BODY_LABEL = "org.basepod.test.index-sha256"
+RECIPE_LABEL = "org.basepod.test.recipe-sha256"
 HOST_BUSYBOX = "/bin/busybox"
 
-# busybox httpd (1.35) ignores a CGI "Status:" header and always sends "200 OK" unless
-# the script's output starts with "HTTP/": so the script writes its own status line.
 HEALTH_CGI = """#!/bin/sh
 if [ -e /tmp/unhealthy ]; then
-  printf 'HTTP/1.0 500 Internal Server Error\\r\\nStatus: 500\\r\\nContent-Type: text/plain\\r\\n\\r\\nunhealthy\\n'
+  printf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nunhealthy\\n'
 else
-  printf 'HTTP/1.0 200 OK\\r\\nStatus: 200\\r\\nContent-Type: text/plain\\r\\n\\r\\nok\\n'
+  printf 'Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nok\\n'
 fi
 """
 
@@ -53,9 +51,10 @@ def build_busybox_variant(podman: PodmanService, tag: str, index_body: str) -> s
 
 
 def _ensure_image(podman: PodmanService, tag: str, index_body: str) -> str:
-    """Reuse ``tag`` if it exists with the same body (checked by label), else build it."""
-    digest = hashlib.sha256(index_body.encode()).hexdigest()
-    if _image_label(podman, tag, BODY_LABEL) == digest:
+    """Reuse ``tag`` if it was built from the same recipe (checked by label), else build it."""
+    recipe = json.dumps([index_body, HEALTH_CGI, ENV_CGI, HTTPD_CMD])
+    digest = hashlib.sha256(recipe.encode()).hexdigest()
+    if _image_label(podman, tag, RECIPE_LABEL) == digest:
         return tag
     with tempfile.TemporaryDirectory(prefix="bp-img-") as work:
         rootfs = Path(work) / "rootfs"
@@ -67,7 +66,7 @@ def _ensure_image(podman: PodmanService, tag: str, index_body: str) -> str:
             f"CMD {json.dumps(HTTPD_CMD)}",
             "EXPOSE 8080",
             "ENV PATH=/bin",
-            f"LABEL {BODY_LABEL}={digest}",
+            f"LABEL {RECIPE_LABEL}={digest}",
         ]
         change_args = [arg for change in changes for arg in ("--change", change)]
         podman.cli("import", *change_args, str(archive), tag)

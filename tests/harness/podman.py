@@ -1,14 +1,19 @@
 """An isolated ``podman system service`` per test session (and per xdist worker).
 
 Everything that Podman keeps per store lives under one base dir: image/container storage
-(--root, --runroot), libpod state (--tmpdir: alive file, exit codes, the events log) and
-network definitions (--network-config-dir), so parallel workers never see each other's
-containers, events or networks, and the machine's default store is never touched.
+(--root, --runroot) and libpod state (--tmpdir: alive file, exit codes, the events log),
+so parallel workers never see each other's containers or events, and the machine's
+default store is never touched. --tmpdir matters: without it the events log and exit
+files of every store go to the shared /run/libpod, and the first invocation fixes the
+value in the store's database for good.
 
-Shared with the host, by Podman's design: iptables rules for published ports, the SHM
-lock segment (/dev/shm/libpod_lock, a global allocator, harmless) and the netavark IPAM
-database in /run/containers/networks (shared, which is what keeps container IPs distinct
-across stores on the common podman0 bridge).
+Shared with the host on purpose: network definitions (/etc/containers/networks), the
+netavark IPAM database (/run/containers/networks) and iptables rules. The lock file in
+the network config dir is what serializes netavark across stores: a per-store
+--network-config-dir made parallel workers race on the podman0 iptables chains
+("unable to append rule ... No chain/target/match by that name"). Networks created in
+tests are therefore visible to every worker: give them unique names and remove them.
+The SHM lock segment (/dev/shm/libpod_lock) is shared too; it is a global allocator.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from .system import check_socket_path, kill_pids, pids_mentioning, tail, wait_until
@@ -25,13 +31,17 @@ from .unix_http import unix_request
 CONTAINERS_CONF = Path(__file__).resolve().parent.parent / "containers.conf"
 
 
+class PodmanError(subprocess.CalledProcessError):
+    def __str__(self) -> str:
+        return f"{super().__str__()}\nstderr: {self.stderr.strip()}"
+
+
 class PodmanService:
     def __init__(self, base_dir: str | os.PathLike[str]) -> None:
         self.base_dir = Path(base_dir).resolve()
         self.root = self.base_dir / "root"
         self.runroot = self.base_dir / "runroot"
         self.tmpdir = self.base_dir / "libpod"
-        self.network_config_dir = self.base_dir / "networks"
         self.socket_path = self.base_dir / "podman.sock"
         self.log_path = self.base_dir / "service.log"
         self.storage_conf = self.base_dir / "storage.conf"
@@ -39,7 +49,6 @@ class PodmanService:
         self.url = f"unix://{self.socket_path}"
         # A plain `podman` run with this env uses the same store: CONTAINERS_STORAGE_CONF
         # selects root/runroot and libpod's database then supplies the matching tmpdir.
-        # Network definitions need the flag: podman 4.3 has no CONTAINERS_CONF_OVERRIDE.
         self.env = {
             **os.environ,
             "CONTAINERS_CONF": str(CONTAINERS_CONF),
@@ -54,11 +63,10 @@ class PodmanService:
             "--root", str(self.root),
             "--runroot", str(self.runroot),
             "--tmpdir", str(self.tmpdir),
-            "--network-config-dir", str(self.network_config_dir),
         ]
 
     def start(self) -> "PodmanService":
-        for directory in (self.root, self.runroot, self.tmpdir, self.network_config_dir):
+        for directory in (self.root, self.runroot, self.tmpdir):
             directory.mkdir(parents=True, exist_ok=True)
         self.storage_conf.write_text(
             '[storage]\ndriver = "overlay"\n'
@@ -95,16 +103,21 @@ class PodmanService:
 
     def cli(self, *args: str, check: bool = True, input: str | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run the podman CLI against this store; output captured as text."""
-        return subprocess.run(
+        """Run the podman CLI against this store; output captured as text.
+
+        With check=True a failure raises PodmanError, whose message includes stderr.
+        """
+        result = subprocess.run(
             ["podman", *self.global_args, *args],
             env=self.env,
             input=input,
             capture_output=True,
             text=True,
-            check=check,
             timeout=timeout,
         )
+        if check and result.returncode != 0:
+            raise PodmanError(result.returncode, result.args, result.stdout, result.stderr)
+        return result
 
     def stop(self) -> None:
         """Remove every container, stop the service, and kill whatever it left behind.
@@ -130,7 +143,22 @@ class PodmanService:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait(timeout=10)
             self._process = None
-        kill_pids(pids_mentioning(str(self.base_dir)))
+        self._reap_stragglers()
+
+    def _reap_stragglers(self, grace: float = 5, deadline: float = 15) -> None:
+        """Wait for conmon / `podman container cleanup` to finish, then SIGKILL the rest.
+
+        conmon spawns the cleanup command as the container dies, which can be after
+        `rm` returned, so a single sweep races with it: sweep until nothing is left.
+        """
+        started = time.monotonic()
+        while pids := pids_mentioning(str(self.base_dir)):
+            elapsed = time.monotonic() - started
+            if elapsed > deadline:
+                raise RuntimeError(f"processes using {self.base_dir} survive SIGKILL: {pids}")
+            if elapsed > grace:
+                kill_pids(pids)
+            time.sleep(0.1)
 
     def destroy(self) -> None:
         """stop(), then delete the store (unmounting any overlay left mounted under it)."""

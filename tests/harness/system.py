@@ -7,6 +7,7 @@ test machines described in /work/shared/TESTING.md.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -18,6 +19,16 @@ T = TypeVar("T")
 
 # sun_path is 108 bytes including the NUL; keep a margin for suffixes like ".lock".
 MAX_UNIX_SOCKET_PATH = 100
+
+
+def require_binaries(*names: str) -> None:
+    """Skip the calling test, naming what is missing, when a program is not installed."""
+    import pytest
+
+    missing = [name for name in names if shutil.which(name) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (see /work/shared/TESTING.md: "
+                    "apt-get install podman runc openssh-server busybox-static)")
 
 
 def short_tmpdir(prefix: str) -> Path:

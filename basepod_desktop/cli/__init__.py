@@ -1,0 +1,1 @@
+"""``bp``: the command-line client, built on the same client and transport as the desktop."""

@@ -1,0 +1,144 @@
+"""Qt item model of one server's apps, and the proxy that sorts and filters it.
+
+Sorting uses ``SORT_ROLE`` (numbers for uptime and ports, a severity order for status)
+so "uptime" sorts by time, not by the text "3 h 2 min".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+
+from basepod_agent.protocol import AppInfo, AppStatus
+from basepod_desktop.core.fleet import app_url
+from basepod_desktop.core.profiles import ServerProfile
+from basepod_desktop.ui.widgets.status import STATUS_ROLE
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+APP_ROLE = Qt.ItemDataRole.UserRole + 2
+COLUMNS = ("Name", "Status", "Image", "URL", "Uptime")
+COL_NAME, COL_STATUS, COL_IMAGE, COL_URL, COL_UPTIME = range(len(COLUMNS))
+_STATUS_ORDER = {AppStatus.EXITED: 0, AppStatus.MISSING: 1, AppStatus.RUNNING: 2, AppStatus.PAUSED: 3,
+                 AppStatus.CREATED: 4, AppStatus.STOPPED: 5, AppStatus.UNKNOWN: 6}
+
+
+def uptime_seconds(app: AppInfo, now: Optional[datetime] = None) -> Optional[float]:
+    if app.status is not AppStatus.RUNNING or app.started_at is None:
+        return None
+    started = app.started_at if app.started_at.tzinfo else app.started_at.replace(tzinfo=timezone.utc)
+    return max(0.0, ((now or datetime.now(timezone.utc)) - started).total_seconds())
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} days"
+
+
+class AppsTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._apps: list[AppInfo] = []
+        self._profile: Optional[ServerProfile] = None
+        self.stale = False
+
+    def set_apps(self, profile: Optional[ServerProfile], apps: list[AppInfo], stale: bool = False) -> None:
+        """Replace the rows; a same-shaped update keeps the selection (no model reset)."""
+        same_rows = [a.name for a in apps] == [a.name for a in self._apps] and profile == self._profile
+        self._profile, self.stale = profile, stale
+        if same_rows:
+            self._apps = list(apps)
+            if apps:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(apps) - 1, len(COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self._apps = list(apps)
+        self.endResetModel()
+
+    def app_at(self, row: int) -> Optional[AppInfo]:
+        return self._apps[row] if 0 <= row < len(self._apps) else None
+
+    def row_of(self, name: str) -> int:
+        return next((i for i, a in enumerate(self._apps) if a.name == name), -1)
+
+    def url_of(self, app: AppInfo) -> str:
+        return app_url(self._profile, app) if self._profile else ""
+
+    def tick(self) -> None:
+        """Uptime moves on its own; repaint that column."""
+        if self._apps:
+            self.dataChanged.emit(self.index(0, COL_UPTIME), self.index(len(self._apps) - 1, COL_UPTIME))
+
+    # --- QAbstractTableModel -----------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._apps)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        app = self._apps[index.row()]
+        col = index.column()
+        if role == APP_ROLE:
+            return app
+        if role == STATUS_ROLE:
+            return app.status.value
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(app, col)
+        if role == SORT_ROLE:
+            if col == COL_STATUS:
+                return _STATUS_ORDER.get(app.status, 9)
+            if col == COL_UPTIME:
+                return uptime_seconds(app) or -1.0
+            return (self._display(app, col) or "").lower()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STATUS and app.exit_code is not None:
+                return f"exited with code {app.exit_code}"
+            if col == COL_URL:
+                return "Double-click the row for details; Ctrl+O opens the URL"
+            return self._display(app, col)
+        if role == Qt.ItemDataRole.FontRole and col == COL_NAME:
+            from PySide6.QtGui import QFont
+            font = QFont()
+            font.setWeight(QFont.Weight.DemiBold)
+            return font
+        return None
+
+    def _display(self, app: AppInfo, col: int) -> str:
+        if col == COL_NAME:
+            return app.name
+        if col == COL_STATUS:
+            return app.status.value
+        if col == COL_IMAGE:
+            return app.image
+        if col == COL_URL:
+            return self.url_of(app)
+        seconds = uptime_seconds(app)
+        return format_duration(seconds) if seconds is not None else "—"
+
+
+class AppsFilterProxy(QSortFilterProxyModel):
+    """Case-insensitive match on name, image, status and URL."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)

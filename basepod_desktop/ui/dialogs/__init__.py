@@ -1,0 +1,1 @@
+"""Small dialogs, one per module; none of them talks to the network itself."""

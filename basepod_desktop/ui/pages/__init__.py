@@ -1,0 +1,1 @@
+"""One module per page; pages render fleet snapshots and state intent."""

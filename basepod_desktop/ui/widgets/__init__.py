@@ -1,0 +1,1 @@
+"""Reusable widgets: status pills, banners, empty states."""
