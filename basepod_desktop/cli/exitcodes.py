@@ -5,6 +5,7 @@ from __future__ import annotations
 from basepod_desktop.client import (
     AgentUnreachable,
     AuthRequired,
+    BadCredentials,
     ClientError,
     Conflict,
     Forbidden,
@@ -27,7 +28,7 @@ CONFLICT = 6
 def for_exception(exc: BaseException) -> int:
     if isinstance(exc, (TransportError, AgentUnreachable, ProtocolMismatch)):
         return UNREACHABLE
-    if isinstance(exc, (AuthRequired, Forbidden)):
+    if isinstance(exc, (AuthRequired, BadCredentials, Forbidden)):
         return AUTH
     if isinstance(exc, NotFound):
         return NOT_FOUND

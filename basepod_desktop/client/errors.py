@@ -44,6 +44,10 @@ class AuthRequired(ApiError):
     """No valid session: log in (again)."""
 
 
+class BadCredentials(ApiError):
+    """Login refused: wrong email or password, or too many attempts."""
+
+
 class Forbidden(ApiError):
     pass
 
@@ -64,6 +68,8 @@ _BY_CODE: dict[ErrorCode, type[ApiError]] = {
     ErrorCode.UNAUTHENTICATED: AuthRequired,
     ErrorCode.TOKEN_EXPIRED: AuthRequired,
     ErrorCode.FORBIDDEN: Forbidden,
+    ErrorCode.BAD_CREDENTIALS: BadCredentials,
+    ErrorCode.TOO_MANY_ATTEMPTS: BadCredentials,
     ErrorCode.NOT_FOUND: NotFound,
     ErrorCode.ALREADY_EXISTS: Conflict,
     ErrorCode.CONFLICT: Conflict,

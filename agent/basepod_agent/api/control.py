@@ -1,139 +1,27 @@
-"""The control API: everything the desktop and ``bp`` do, served on the agent's Unix socket."""
+"""The control API: everything the desktop and ``bp`` do, served on the agent's Unix socket.
+
+Each capability has its own ``routes_*`` module; this module only assembles them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Response, WebSocket
+from fastapi import FastAPI
 
-from basepod_agent.api import streams
-from basepod_agent.api.deps import Caller, caller, require, services, ws_caller
+from basepod_agent.api import routes_apps, routes_auth, routes_events
 from basepod_agent.api.errors import install_error_handlers
 from basepod_agent.api.limits import BodyLimitMiddleware
-from basepod_agent.protocol.apps import AppCreate, AppInfo, AppList, LogChunk
-from basepod_agent.protocol.auth import LoginRequest, LoginResponse, Role, WhoAmI
-from basepod_agent.protocol.events import Hello, LogBatch, LogEnd
-from basepod_agent.protocol.meta import RuntimeInfo, VersionInfo
-from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
+from basepod_agent.protocol.version import AGENT_VERSION
 from basepod_agent.services.context import AgentServices
-from basepod_agent.services.errors import AgentError
 
-router = APIRouter(prefix="/api")
-deployer = require(Role.DEPLOYER)
-
-
-@router.get("/version", response_model=VersionInfo)
-async def version() -> VersionInfo:
-    return VersionInfo(agent_version=AGENT_VERSION, protocol_version=PROTOCOL_VERSION)
-
-
-@router.post("/auth/login", response_model=LoginResponse)
-async def login(body: LoginRequest, svc: AgentServices = Depends(services)) -> LoginResponse:
-    return await svc.auth.login(body.email, body.password)
-
-
-@router.post("/auth/logout", status_code=204)
-async def logout(who: Caller = Depends(caller), svc: AgentServices = Depends(services)) -> Response:
-    svc.auth.logout(who.token)
-    return Response(status_code=204)
-
-
-@router.get("/auth/me", response_model=WhoAmI)
-async def me(who: Caller = Depends(caller)) -> WhoAmI:
-    return WhoAmI(user=who.user, token_expires_at=who.expires_at)
-
-
-@router.get("/status", response_model=RuntimeInfo)
-async def status(_: Caller = Depends(caller), svc: AgentServices = Depends(services)) -> RuntimeInfo:
-    return svc.runtime_info()
-
-
-@router.get("/apps", response_model=AppList)
-async def list_apps(_: Caller = Depends(caller), svc: AgentServices = Depends(services)) -> AppList:
-    return AppList(apps=svc.apps.list())
-
-
-@router.post("/apps", response_model=AppInfo, status_code=201)
-async def create_app(body: AppCreate, who: Caller = Depends(deployer),
-                     svc: AgentServices = Depends(services)) -> AppInfo:
-    return await svc.apps.create(who.actor, body)
-
-
-@router.get("/apps/{name}", response_model=AppInfo)
-async def get_app(name: str, _: Caller = Depends(caller), svc: AgentServices = Depends(services)) -> AppInfo:
-    return svc.apps.get(name)
-
-
-@router.delete("/apps/{name}", status_code=204)
-async def delete_app(name: str, who: Caller = Depends(deployer),
-                     svc: AgentServices = Depends(services)) -> Response:
-    await svc.apps.delete(who.actor, name)
-    return Response(status_code=204)
-
-
-@router.post("/apps/{name}/start", response_model=AppInfo)
-async def start_app(name: str, who: Caller = Depends(deployer), svc: AgentServices = Depends(services)) -> AppInfo:
-    return await svc.apps.start(who.actor, name)
-
-
-@router.post("/apps/{name}/stop", response_model=AppInfo)
-async def stop_app(name: str, who: Caller = Depends(deployer), svc: AgentServices = Depends(services)) -> AppInfo:
-    return await svc.apps.stop(who.actor, name)
-
-
-@router.post("/apps/{name}/restart", response_model=AppInfo)
-async def restart_app(name: str, who: Caller = Depends(deployer),
-                      svc: AgentServices = Depends(services)) -> AppInfo:
-    return await svc.apps.restart(who.actor, name)
-
-
-@router.get("/apps/{name}/logs", response_model=LogChunk)
-async def app_logs(name: str, tail: int = Query(200), _: Caller = Depends(caller),
-                   svc: AgentServices = Depends(services)) -> LogChunk:
-    return LogChunk(app=name, lines=await svc.apps.logs(name, tail))
-
-
-@router.websocket("/apps/{name}/logs/stream")
-async def app_logs_stream(websocket: WebSocket, name: str, tail: int = 100) -> None:
-    await websocket.accept()
-    svc: AgentServices = websocket.app.state.services
-    try:
-        ws_caller(websocket)
-        svc.apps.get(name)
-    except AgentError as exc:
-        await streams.fail(websocket, exc)
-        return
-
-    async def messages():
-        async for lines in svc.apps.follow_logs(name, tail):
-            yield LogBatch(lines=lines)
-        yield LogEnd(reason="the container stopped")
-
-    await streams.pump(websocket, messages())
-
-
-@router.websocket("/events")
-async def events(websocket: WebSocket) -> None:
-    await websocket.accept()
-    svc: AgentServices = websocket.app.state.services
-    try:
-        ws_caller(websocket)
-    except AgentError as exc:
-        await streams.fail(websocket, exc)
-        return
-
-    async def messages():
-        yield Hello(agent_version=AGENT_VERSION, protocol_version=PROTOCOL_VERSION)
-        async with svc.bus.subscribe() as queue:
-            while True:
-                yield await queue.get()
-
-    await streams.pump(websocket, messages())
+ROUTERS = (routes_auth.router, routes_apps.router, routes_events.router)
 
 
 def create_control_app(svc: AgentServices) -> FastAPI:
     app = FastAPI(title="Basepod agent control API", version=AGENT_VERSION,
                   docs_url=None, redoc_url=None)
     app.state.services = svc
-    app.include_router(router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=svc.config.max_body_bytes)
     return app

@@ -130,7 +130,7 @@ class CreateAppDialog(QDialog):
                            busy_widget=self, on_success=self._created, on_error=self._failed)
 
     def _created(self, app) -> None:
-        self.ctx.notifier.success(f"{app.name} created", "Start it from the toolbar when you are ready.")
+        self.ctx.notifier.success(f"{app.name} created", f"It is {app.status.value} on port {app.host_port}.")
         self.sig_created.emit(app)
         self.accept()
 
