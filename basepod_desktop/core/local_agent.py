@@ -44,8 +44,11 @@ def agent_command(*args: str) -> list[str]:
 
 
 class LocalAgent:
-    def __init__(self, tokens: TokenStore, state_dir: Optional[Path] = None) -> None:
+    def __init__(self, tokens: TokenStore, state_dir: Optional[Path] = None,
+                 serve_args: tuple[str, ...] = ()) -> None:
+        """``serve_args`` go to ``basepod_agent serve`` (e.g. ``--podman-url``)."""
         self.tokens = tokens
+        self.serve_args = tuple(serve_args)
         self.state_dir = Path(state_dir) if state_dir else paths.data_dir() / "local-agent"
         self.socket_path = self.state_dir / "agent.sock"
         self.log_path = self.state_dir.parent / "local-agent.log"
@@ -76,7 +79,7 @@ class LocalAgent:
         logfile = open(self.log_path, "ab")
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *agent_command("serve", "--state-dir", str(self.state_dir)),
+                *agent_command("serve", "--state-dir", str(self.state_dir), *self.serve_args),
                 stdin=asyncio.subprocess.DEVNULL, stdout=logfile, stderr=logfile,
                 start_new_session=True,
             )
