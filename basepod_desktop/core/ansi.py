@@ -47,7 +47,8 @@ DEFAULT_STYLE = Style()
 #   CSI  ESC [ params intermediates final      (group 1 = params, group 2 = final)
 #   OSC  ESC ] ... BEL | ESC \ | end of line   (hyperlinks, window titles)
 #   DCS/SOS/PM/APC  ESC P|X|^|_ ... ESC \
-#   two-byte escapes  ESC 7, ESC (B, ESC =, ...; and a lone trailing ESC.
+#   two-byte escapes  ESC 7, ESC (B, ESC =, ...; and a lone trailing ESC;
+#   plus a bare BEL, which only means something as an OSC terminator.
 _ESCAPE_RE = re.compile(
     r"\x1b(?:"
     r"\[([0-?]*)[ -/]*([@-~])"
@@ -55,9 +56,15 @@ _ESCAPE_RE = re.compile(
     r"|[PX^_][^\x1b]*(?:\x1b\\|$)"
     r"|[ -/]*[0-~]"
     r"|$)"
+    r"|\x07"  # a BEL left over from a stripped OSC, or a program ringing the bell
 )
 
-_SGR_CACHE: dict[tuple[Style, str], Style] = {}
+# Styles are interned (equal styles produced here are usually the same object), so callers
+# can merge runs with a cheap ``is`` check before the dataclass's Python-level __eq__, and
+# the SGR cache keys on id(); it stores the style too and checks identity, so a reused id
+# of a freed style can never return a wrong answer.
+_INTERNED: dict[Style, Style] = {DEFAULT_STYLE: DEFAULT_STYLE}
+_SGR_CACHE: dict[tuple[int, str], tuple[Style, Style]] = {}
 _SGR_CACHE_LIMIT = 4096
 
 
@@ -107,14 +114,17 @@ class AnsiParser:
 
 
 def _apply_sgr(style: Style, params: str) -> Style:
-    key = (style, params)
+    key = (id(style), params)
     cached = _SGR_CACHE.get(key)
-    if cached is not None:
-        return cached
-    result = _compute_sgr(style, params)
-    if len(_SGR_CACHE) >= _SGR_CACHE_LIMIT:
+    if cached is not None and cached[0] is style:
+        return cached[1]
+    if len(_SGR_CACHE) >= _SGR_CACHE_LIMIT or len(_INTERNED) >= _SGR_CACHE_LIMIT:
         _SGR_CACHE.clear()
-    _SGR_CACHE[key] = result
+        _INTERNED.clear()
+        _INTERNED[DEFAULT_STYLE] = DEFAULT_STYLE
+    result = _compute_sgr(style, params)
+    result = _INTERNED.setdefault(result, result)
+    _SGR_CACHE[key] = (style, result)
     return result
 
 

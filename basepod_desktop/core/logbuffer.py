@@ -12,6 +12,7 @@ a caller remember a line (a search match, a bookmark) while older lines are evic
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from itertools import islice
 from pathlib import Path
@@ -21,9 +22,44 @@ from basepod_agent.protocol import LogLine
 
 from basepod_desktop.core.ansi import strip_ansi
 
-__all__ = ["DEFAULT_MAX_LINES", "LogBuffer", "format_line"]
+__all__ = ["DEFAULT_MAX_LINES", "LogBuffer", "format_line", "normalize_lines", "short_timestamp"]
 
 DEFAULT_MAX_LINES = 10_000
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]")  # keeps \t and ESC
+_CONTROL_KEEP_BEL_RE = re.compile(r"[\x00-\x06\x08\x0b-\x1a\x1c-\x1f\x7f]")  # BEL ends OSC
+_ISO_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d(?:\.\d{1,3})?)")
+
+
+def normalize_lines(lines: Iterable[LogLine]) -> list[LogLine]:
+    """One LogLine per display line: split embedded newlines, keep what a terminal would
+    show after carriage returns (progress bars redraw with ``\\r``), drop other control
+    characters. Escape sequences stay (they carry colour). Lines needing no change are
+    passed through as the same objects, which is the common, fast case."""
+    out: list[LogLine] = []
+    for line in lines:
+        text = line.text
+        if text.isprintable():
+            out.append(line)
+            continue
+        parts = text.split("\n")
+        if len(parts) > 1 and parts[-1] == "":
+            parts.pop()
+        for part in parts:
+            if "\r" in part:
+                segments = [s for s in part.split("\r") if s]
+                part = segments[-1] if segments else ""
+            part = (_CONTROL_KEEP_BEL_RE if "\x1b" in part else _CONTROL_RE).sub("", part)
+            out.append(line if part == text else LogLine.model_construct(ts=line.ts, text=part))
+    return out
+
+
+def short_timestamp(ts: str | None) -> str:
+    """Compact time for display (``12:34:56.789``, fixed width); exports keep the full stamp."""
+    if not ts:
+        return ""
+    match = _ISO_TIME_RE.match(ts)
+    return match.group(1).ljust(12) if match else ts
 
 
 def format_line(line: LogLine, timestamps: bool = True) -> str:
@@ -100,6 +136,11 @@ class LogBuffer:
         self._total += len(lines)
         self._dropped += overflow
         return overflow
+
+    def record_dropped(self, count: int) -> None:
+        """Count lines lost before reaching the buffer (e.g. overflow while paused)."""
+        if count > 0:
+            self._dropped += count
 
     def clear(self) -> None:
         """Forget every line and reset the counters (a fresh view, not an eviction)."""

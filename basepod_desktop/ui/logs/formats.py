@@ -40,7 +40,7 @@ class AnsiFormats:
         self._basic = [QColor(c) for c in (_DARK_THEME if self.dark else _LIGHT_THEME)]
         self._text = palette.color(QPalette.ColorRole.Text)
         self._base = palette.color(QPalette.ColorRole.Base)
-        self._cache: dict[Style, QTextCharFormat] = {}
+        self._cache: dict[int, tuple[Style, QTextCharFormat]] = {}  # by id: Style hashing is slow
         self.plain = QTextCharFormat()  # empty: the view's palette decides, so it follows theme
         self.timestamp = QTextCharFormat()
         self.timestamp.setForeground(_blend(self._text, self._base, 0.5))
@@ -65,9 +65,13 @@ class AnsiFormats:
         return QColor(grey, grey, grey)
 
     def for_style(self, style: Style) -> QTextCharFormat:
-        fmt = self._cache.get(style)
-        if fmt is None:
-            fmt = self._cache[style] = self._build(style)
+        cached = self._cache.get(id(style))
+        if cached is not None and cached[0] is style:
+            return cached[1]
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        fmt = self._build(style)
+        self._cache[id(style)] = (style, fmt)
         return fmt
 
     def _build(self, style: Style) -> QTextCharFormat:
@@ -76,7 +80,9 @@ class AnsiFormats:
         fg, bg = self.color(style.fg), self.color(style.bg)
         if style.inverse:
             fg, bg = (bg or self._base), (fg or self._text)
-        if bg is not None and fg is None:
+        if bg is not None and (fg is None or abs(fg.lightness() - bg.lightness()) < 80):
+            # default or too-similar text on a coloured background (e.g. 30;42 on a dark
+            # theme, where "black" is a light grey): pick whichever of near-black/white reads
             fg = QColor("#111111") if bg.lightness() > 140 else QColor("#f5f5f5")
         if style.dim:
             fg = _blend(fg or self._text, bg or self._base, 0.55)

@@ -154,11 +154,11 @@ class StatusLine(QLabel):
         self._message = ""
 
     def update_counts(self, kept: int, dropped: int, max_lines: int) -> None:
-        text = f"{kept:,} line{'s' if kept != 1 else ''}"
+        text = f"{kept:,} line{'s' if kept != 1 else ''}" if kept else ""
         if dropped:
             text += f" · {dropped:,} older dropped (keeping the newest {max_lines:,})"
         if self._message:
-            text += f" · {self._message}"
+            text = f"{text} · {self._message}" if text else self._message
         self.setText(text)
 
     def set_message(self, message: str) -> None:

@@ -1,10 +1,10 @@
 """LogViewer: a live, bounded, ANSI-coloured log view that stays responsive for noisy apps.
 
 Design (measured, see bench/bench_log_viewer.py):
-- A read-only QPlainTextEdit whose document is capped with ``setMaximumBlockCount``: one
-  block per kept line, so the widget and the :class:`LogBuffer` evict in step and memory
-  stays bounded however much an app prints. QPlainTextEdit lays out only what is visible,
-  so 10,000 lines cost little; it also gives character selection and wrapping for free.
+- A read-only QPlainTextEdit holding one block per kept line, trimmed from the top after
+  every append (see :mod:`.document`), so the widget and the :class:`LogBuffer` evict in
+  step and memory stays bounded however much an app prints. QPlainTextEdit lays out only
+  what is visible, so 10,000 lines cost little; it also gives selection and wrapping.
 - Incoming batches are queued and rendered at most once per ``FLUSH_INTERVAL_MS``: one
   edit block per flush, and consecutive spans sharing a format merged into a single
   ``insertText`` call (newlines included), with formats precomputed per ANSI style.
@@ -17,64 +17,32 @@ Design (measured, see bench/bench_log_viewer.py):
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QKeySequence, QShortcut, QTextCursor
-from PySide6.QtWidgets import QFileDialog, QPlainTextEdit, QStackedWidget, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QPlainTextEdit, QStackedWidget, QVBoxLayout, QWidget
 
 from basepod_agent.protocol import LogLine
 
 from basepod_desktop.core.ansi import AnsiParser, Style, parse_line
-from basepod_desktop.core.logbuffer import DEFAULT_MAX_LINES, LogBuffer
+from basepod_desktop.core.logbuffer import DEFAULT_MAX_LINES, LogBuffer, normalize_lines
+from basepod_desktop.ui.logs.document import build_runs, insert_runs, trim_to
 from basepod_desktop.ui.logs.formats import AnsiFormats
+from basepod_desktop.ui.logs.highlight import match_selections, visible_block_range
 from basepod_desktop.ui.logs.matches import Match, MatchTracker
 from basepod_desktop.ui.logs.save import LogSaver
 from basepod_desktop.ui.logs.toolbar import EmptyState, LogToolbar, StatusLine
 
 __all__ = ["LogViewer"]
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]")  # keeps \t and ESC
-_ISO_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d(?:\.\d{1,3})?)")
-_TS_KEY = object()  # run key for the timestamp prefix (not an ANSI style)
-
-
-def _normalize(lines: list[LogLine]) -> list[LogLine]:
-    """One LogLine per display line: split embedded newlines, keep what a terminal would
-    show after carriage returns (progress bars), drop other control characters."""
-    out: list[LogLine] = []
-    for line in lines:
-        text = line.text
-        if text.isprintable():
-            out.append(line)
-            continue
-        parts = text.split("\n")
-        if len(parts) > 1 and parts[-1] == "":
-            parts.pop()
-        for part in parts:
-            if "\r" in part:
-                segments = [s for s in part.split("\r") if s]
-                part = segments[-1] if segments else ""
-            part = _CONTROL_RE.sub("", part)
-            out.append(line if part == text else LogLine.model_construct(ts=line.ts, text=part))
-    return out
-
-
-def display_ts(ts: str | None) -> str:
-    """Short form for the view (``12:34:56.789``); copy and save keep the full stamp."""
-    if not ts:
-        return ""
-    match = _ISO_TIME_RE.match(ts)
-    return match.group(1).ljust(12) if match else ts
-
-
 class LogViewer(QWidget):
     sig_pause_toggled = Signal(bool)
     sig_save_finished = Signal(str, str)  # path, error message ("" = saved)
 
     FLUSH_INTERVAL_MS = 50
+    FLUSH_CHUNK = 1500  # lines rendered per event-loop turn (~15 ms at worst, measured)
 
     def __init__(self, parent: QWidget | None = None, *, max_lines: int = DEFAULT_MAX_LINES,
                  save_name: str = "logs.log") -> None:
@@ -90,6 +58,7 @@ class LogViewer(QWidget):
         self._follow = True
         self._scrolling = False  # True while the viewer itself moves the scroll bar
         self._doc_empty = True
+        self._has_highlights = False
         self._save_name = save_name
         self._saver = LogSaver(self)
         self._saver.sig_finished.connect(self._on_saved)
@@ -105,26 +74,25 @@ class LogViewer(QWidget):
         self._text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self._text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-        self._text.document().setMaximumBlockCount(max_lines)
         self._text.document().setDocumentMargin(6)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setStyleHint(QFont.StyleHint.TypeWriter)
         self._text.setFont(font)
         self._text.setTabStopDistance(8 * self._text.fontMetrics().horizontalAdvance(" "))
-        self._empty = EmptyState(self)
+        self.empty_state = EmptyState(self)
         self._stack = QStackedWidget(self)
-        self._stack.addWidget(self._empty)
+        self._stack.addWidget(self.empty_state)
         self._stack.addWidget(self._text)
-        self._status = StatusLine(self)
+        self.status_line = StatusLine(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
         layout.addWidget(self._stack, 1)
-        layout.addWidget(self._status)
+        layout.addWidget(self.status_line)
 
         self._flush_timer = QTimer(self, singleShot=True, interval=self.FLUSH_INTERVAL_MS)
-        self._flush_timer.timeout.connect(self.flush)
+        self._flush_timer.timeout.connect(self._on_flush_timer)
         self._search_timer = QTimer(self, singleShot=True, interval=150)
         self._search_timer.timeout.connect(self._apply_search)
 
@@ -154,7 +122,7 @@ class LogViewer(QWidget):
     # -- public API -------------------------------------------------------------------
     def append_lines(self, lines: list[LogLine]) -> None:
         """Queue lines; they are shown within ``FLUSH_INTERVAL_MS`` unless paused."""
-        lines = _normalize(lines)
+        lines = normalize_lines(lines)
         if not lines:
             return
         self._queue.extend(lines)
@@ -162,17 +130,29 @@ class LogViewer(QWidget):
         if self._paused:
             self.toolbar.set_pending(self._queued, self._queued - len(self._queue))
         elif not self._flush_timer.isActive():
-            self._flush_timer.start()
+            self._flush_timer.start(self.FLUSH_INTERVAL_MS)
 
     def flush(self) -> None:
-        """Render queued lines now (the timer calls this; tests and benchmarks may too)."""
+        """Render every queued line now (tests and benchmarks; the timer renders in chunks)."""
         self._flush_timer.stop()
-        if not self._queue:
+        while self._queue:
+            self._render_queued(len(self._queue))
+
+    def _on_flush_timer(self) -> None:
+        """Render up to ``FLUSH_CHUNK`` lines; come straight back for the rest, letting
+        other events run in between (a 10,000-line backlog must not freeze the UI)."""
+        if self._paused or not self._queue:
             return
-        lines = list(self._queue)
-        self._buffer.record_dropped(self._queued - len(lines))
-        self._queue.clear()
-        self._queued = 0
+        self._render_queued(self.FLUSH_CHUNK)
+        if self._queue:
+            self._flush_timer.start(0)
+
+    def _render_queued(self, limit: int) -> None:
+        self._buffer.record_dropped(self._queued - len(self._queue))
+        take = min(limit, len(self._queue))
+        popleft = self._queue.popleft
+        lines = [popleft() for _ in range(take)]
+        self._queued = len(self._queue)
         entries = []
         parser = self._parser
         for line in lines:
@@ -202,6 +182,10 @@ class LogViewer(QWidget):
         """The kept lines, oldest first (lines still queued or paused are not included)."""
         return self._buffer.lines()
 
+    def text_edit(self) -> QPlainTextEdit:
+        """The read-only text view (for context menus, tests, accessibility tweaks)."""
+        return self._text
+
     def dropped_count(self) -> int:
         return self._buffer.dropped
 
@@ -212,14 +196,16 @@ class LogViewer(QWidget):
         self._buffer.set_max_lines(n)
         self._styles = deque(self._styles, maxlen=n)
         self._queue = deque(self._queue, maxlen=n)
-        self._text.document().setMaximumBlockCount(n)
+        self._scrolling = True
+        self._trim()
+        self._scrolling = False
         self._matches.lines_added(self._buffer, 0)
         self._refresh_chrome()
 
     def set_live(self, live: bool) -> None:
         self._live = live
         self.toolbar.set_live(live)
-        self._empty.set_live(live)
+        self.empty_state.set_live(live)
 
     def is_live(self) -> bool:
         return self._live
@@ -231,7 +217,7 @@ class LogViewer(QWidget):
         self.toolbar.set_paused(paused)
         if not paused:
             self.toolbar.set_pending(0, 0)
-            self.flush()
+            self._on_flush_timer()  # first chunk now, the rest on the next turns
             if self._follow:
                 self.scroll_to_end()
         else:
@@ -272,13 +258,13 @@ class LogViewer(QWidget):
         else:
             text = self._buffer.export_text(timestamps=self._show_ts)
         QGuiApplication.clipboard().setText(text)
-        self._status.set_message(f"Copied {text.count(chr(10)) or 1:,} line(s)")
+        self.status_line.set_message(f"Copied {text.count(chr(10)) or 1:,} line(s)")
         self._refresh_chrome()
         return text
 
     def save_to(self, path: str | Path) -> None:
         """Write the kept lines (with full timestamps) on a worker thread."""
-        self._status.set_message("Saving…")
+        self.status_line.set_message("Saving…")
         self._refresh_chrome()
         self._saver.save(self._buffer.lines(), path, timestamps=True)
 
@@ -314,7 +300,7 @@ class LogViewer(QWidget):
 
     def _reveal(self, match: Match) -> None:
         block = self._text.document().findBlockByNumber(match[0] - self._buffer.first_seq)
-        first, last = self._visible_block_range()
+        first, last = visible_block_range(self._text)
         if first <= block.blockNumber() <= last:
             return
         self._text.setTextCursor(QTextCursor(block))
@@ -334,54 +320,28 @@ class LogViewer(QWidget):
 
     # -- rendering --------------------------------------------------------------------
     def _render(self, entries: list[tuple[LogLine, list[tuple[str, Style]]]]) -> None:
-        """Append lines as few ``insertText`` calls as possible, in one edit block."""
-        runs: list[tuple[object, list[str]]] = []
-        key: object = None
-        parts: list[str] = []
-        pending = "" if self._doc_empty else "\n"
-        show_ts = self._show_ts
-        for line, spans in entries:
-            if show_ts and line.ts:
-                spans = [(display_ts(line.ts) + " ", _TS_KEY), *spans]
-            for text, style in spans:
-                if style is not key and style != key:
-                    parts = []
-                    key = style
-                    runs.append((key, parts))
-                parts.append(pending + text if pending else text)
-                pending = ""
-            pending += "\n"
-        pending = pending[:-1]
-        if pending:
-            runs.append((None, [pending]))
+        runs = build_runs(entries, self._show_ts, at_start=self._doc_empty)
         if not runs:
             if entries and self._doc_empty:  # only empty lines so far: one empty block
                 self._doc_empty = False
             return
-        doc = self._text.document()
         bar = self._text.verticalScrollBar()
-        before = 0 if self._doc_empty else doc.blockCount()
-        formats = self._formats
         self._scrolling = True
-        cursor = QTextCursor(doc)
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.beginEditBlock()
-        for run_key, run_parts in runs:
-            fmt = (formats.timestamp if run_key is _TS_KEY
-                   else formats.plain if run_key is None else formats.for_style(run_key))
-            cursor.insertText("".join(run_parts), fmt)
-        cursor.endEditBlock()
+        insert_runs(self._text.document(), runs, self._formats)
         self._doc_empty = False
-        evicted = before + len(entries) - doc.blockCount()
+        evicted = self._trim()
         if self._follow:
             bar.setValue(bar.maximum())
         elif evicted > 0:
             bar.setValue(max(0, bar.value() - evicted))
         self._scrolling = False
 
+    def _trim(self) -> int:
+        return trim_to(self._text.document(), self._buffer.max_lines)
+
     def _rerender(self) -> None:
         """Rebuild the document from the buffer (timestamps toggled, palette changed)."""
-        first, _last = self._visible_block_range()
+        first, _last = visible_block_range(self._text)
         self._scrolling = True
         self._text.clear()
         self._doc_empty = True
@@ -415,51 +375,26 @@ class LogViewer(QWidget):
             self._text.verticalScrollBar().setValue(maximum)
             self._scrolling = False
 
-    def _visible_block_range(self) -> tuple[int, int]:
-        block = self._text.firstVisibleBlock()
-        first = block.blockNumber()
-        offset = self._text.contentOffset()
-        height = self._text.viewport().height()
-        last = first
-        while block.isValid():
-            if self._text.blockBoundingGeometry(block).translated(offset).top() > height:
-                break
-            last = block.blockNumber()
-            block = block.next()
-        return first, last
-
     def _update_highlights(self) -> None:
-        if not self._matches.active or not len(self._buffer):
-            if self._text.extraSelections():
-                self._text.setExtraSelections([])
+        if self._matches.active and len(self._buffer):
+            selections = match_selections(self._text, self._matches, self._buffer,
+                                          self._formats, self._show_ts)
+        elif self._has_highlights:
+            selections = []
+        else:
             return
-        first, last = self._visible_block_range()
-        base = self._buffer.first_seq
-        doc = self._text.document()
-        selections = []
-        for index, (seq, column, length) in self._matches.in_range(base + first, base + last):
-            line_index = seq - base
-            block = doc.findBlockByNumber(line_index)
-            ts = self._buffer[line_index].ts if self._show_ts else None
-            start = block.position() + column + (len(display_ts(ts)) + 1 if ts else 0)
-            selection = QTextEdit.ExtraSelection()
-            selection.cursor = QTextCursor(doc)
-            selection.cursor.setPosition(start)
-            selection.cursor.setPosition(start + length, QTextCursor.MoveMode.KeepAnchor)
-            selection.format = (self._formats.current_match if index == self._matches.current
-                                else self._formats.match)
-            selections.append(selection)
         self._text.setExtraSelections(selections)
+        self._has_highlights = bool(selections)
 
     def _refresh_chrome(self) -> None:
         has_lines = len(self._buffer) > 0
-        self._stack.setCurrentWidget(self._text if has_lines else self._empty)
+        self._stack.setCurrentWidget(self._text if has_lines else self.empty_state)
         self.toolbar.follow_button.setVisible(has_lines and not self._follow)
         self.toolbar.match_label.setText(self._matches.counter_text())
         has_matches = len(self._matches) > 0
         self.toolbar.prev_button.setEnabled(has_matches)
         self.toolbar.next_button.setEnabled(has_matches)
-        self._status.update_counts(len(self._buffer), self._buffer.dropped, self._buffer.max_lines)
+        self.status_line.update_counts(len(self._buffer), self._buffer.dropped, self._buffer.max_lines)
         self._update_highlights()
 
     def _on_save_clicked(self) -> None:
@@ -470,7 +405,7 @@ class LogViewer(QWidget):
             self.save_to(path)
 
     def _on_saved(self, path: str, count: int, error: str) -> None:
-        self._status.set_message(f"Could not save: {error}" if error
+        self.status_line.set_message(f"Could not save: {error}" if error
                                  else f"Saved {count:,} lines to {Path(path).name}")
         self._refresh_chrome()
         self.sig_save_finished.emit(path, error)
