@@ -25,7 +25,7 @@ from basepod_desktop.ui.context import FleetBridge, UiContext
 from basepod_desktop.ui.main_window import MainWindow
 from basepod_desktop.ui.notifications import Notifier
 from basepod_desktop.ui.tasks import TaskRunner
-from basepod_desktop.ui.tray import Tray, app_icon
+from basepod_desktop.ui.tray import Tray, window_icon
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class BasepodApp:
         self.local_agent: Optional[LocalAgent] = local_agent or None
         theme.apply(qapp)
         theme.follow_system(qapp)
-        qapp.setWindowIcon(app_icon())
+        qapp.setWindowIcon(window_icon())
         self.window = MainWindow(self.ctx)
         self.tray = Tray(self.ctx)
         self.tray.sig_show_requested.connect(self.show_window)

@@ -28,6 +28,8 @@ class AgentConfig:
     token_ttl_hours: float = 24 * 30
     max_body_bytes: int = 1024 * 1024
     reconcile_interval: float = 30.0
+    health_min_interval: float = 1.0  # users get >= 1 s; tests lower it in agent.toml
+    health_concurrency: int = 50  # probes in flight at once, whatever the number of apps
     extra: dict = field(default_factory=dict)
 
     @property

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
+from basepod_agent.api.coalesce import CoalescingH11Protocol
 from basepod_agent.api.control import create_control_app
 from basepod_agent.api.edge import create_edge_app
 from basepod_agent.config import DEFAULT_STATE_DIR, AgentConfig, load_config, parse_port_range
@@ -24,6 +25,7 @@ from basepod_agent.runtime.podman_service import resolve_podman
 from basepod_agent.services.context import AgentServices
 from basepod_agent.services.crypto import create_key_file
 from basepod_agent.services.errors import AgentError
+from basepod_agent.services.keys import KeyRotationError, rotate_key
 from basepod_agent.services.auth import AuthService
 from basepod_agent.store.database import Database
 
@@ -106,9 +108,11 @@ async def _serve(config: AgentConfig) -> None:
     await svc.apps.load_desired()
     await svc.tracker.refresh()
     tracker_task = asyncio.create_task(svc.tracker.run())
+    await svc.health.start()
 
     servers: list[tuple[_Server, socket.socket]] = []
     control = uvicorn.Config(create_control_app(svc), log_level="warning", lifespan="off",
+                             http=CoalescingH11Protocol, ws="websockets-sansio",
                              ws_ping_interval=20, timeout_graceful_shutdown=3)
     servers.append((_Server(control), _unix_listener(config.control_socket)))
     if config.edge:
@@ -128,12 +132,28 @@ async def _serve(config: AgentConfig) -> None:
     try:
         await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
     finally:
+        await svc.health.aclose()
         tracker_task.cancel()
         await asyncio.gather(tracker_task, return_exceptions=True)
         await svc.aclose()
         config.control_socket.unlink(missing_ok=True)
         if own_podman:
             own_podman.stop()
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    state = Path(args.state_dir)
+    config = AgentConfig(state_dir=state)
+    if not config.db_path.exists():
+        print(f"error: {state} is not initialised", file=sys.stderr)
+        return 2
+    try:
+        count = rotate_key(config.key_path, config.db_path, config.control_socket)
+    except KeyRotationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"rotated the secrets key; re-encrypted {count} values")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -173,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-host", help="host name used in app URLs")
     serve.add_argument("--stop-timeout", type=int, help="seconds before a stop kills (default 10)")
     serve.set_defaults(func=cmd_serve)
+
+    rotate = sub.add_parser("rotate-key", help="new secrets key; re-encrypt every stored secret (agent stopped)")
+    rotate.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
+    rotate.set_defaults(func=cmd_rotate_key)
     return parser
 
 

@@ -18,9 +18,16 @@ from basepod_agent.protocol import (
     AppCreate,
     AppInfo,
     AppList,
+    EnvPatch,
+    EnvReplace,
+    EnvState,
+    EnvView,
     ErrorBody,
     ErrorCode,
     Event,
+    HealthConfig,
+    HealthHistory,
+    HealthReport,
     LogChunk,
     LoginRequest,
     LoginResponse,
@@ -136,6 +143,37 @@ class AgentClient:
 
     async def logs(self, name: str, tail: int = 200) -> LogChunk:
         return await self._request("GET", f"{_app(name)}/logs", LogChunk, params={"tail": tail})
+
+    async def apply_app(self, name: str) -> AppInfo:
+        """Recreate the app's container with its current env (clears "restart needed")."""
+        return await self._request("POST", f"{_app(name)}/apply", AppInfo)
+
+    # --- env -------------------------------------------------------------------------
+
+    async def get_env(self, name: str) -> EnvView:
+        """Values in clear: admins only (others get Forbidden)."""
+        return await self._request("GET", f"{_app(name)}/env", EnvView)
+
+    async def put_env(self, name: str, env: dict[str, str], revision: int | None = None) -> EnvState:
+        """Replace the whole set; with ``revision``, Conflict if someone changed it meanwhile."""
+        return await self._request("PUT", f"{_app(name)}/env", EnvState, EnvReplace(env=env, revision=revision))
+
+    async def patch_env(self, name: str, set: dict[str, str] | None = None, unset: list[str] | None = None,
+                        revision: int | None = None) -> EnvState:
+        body = EnvPatch(set=set or {}, unset=unset or [], revision=revision)
+        return await self._request("PATCH", f"{_app(name)}/env", EnvState, body)
+
+    # --- health ----------------------------------------------------------------------
+
+    async def get_health(self, name: str) -> HealthReport:
+        return await self._request("GET", f"{_app(name)}/health", HealthReport)
+
+    async def put_health(self, name: str, config: HealthConfig) -> HealthReport:
+        return await self._request("PUT", f"{_app(name)}/health", HealthReport, config)
+
+    async def health_history(self, name: str, limit: int = 50) -> HealthHistory:
+        return await self._request("GET", f"{_app(name)}/health/history", HealthHistory,
+                                   params={"limit": limit})
 
     # --- streams ---------------------------------------------------------------------
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
+from contextlib import aclosing
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -38,8 +39,10 @@ from basepod_desktop.transport import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Lines re-requested when a log stream re-attaches; duplicates are dropped by timestamp.
+#: Lines re-requested when a log stream re-attaches; the overlap with what was shown is dropped.
 RESUME_TAIL = 500
+#: How long a re-attached stream may hold back its replayed tail while looking for the overlap.
+REPLAY_WAIT = 2.0
 
 Credentials = Callable[[], Awaitable[tuple[str, str]]]
 
@@ -245,31 +248,43 @@ class ServerConnection:
                           ) -> AsyncIterator[LogBatch | LogEnd | StreamInterrupted | StreamResumed]:
         """Follow an app's log across reconnects.
 
-        After a drop it re-attaches with ``RESUME_TAIL`` lines and drops those already
-        seen (by timestamp), so the viewer gets neither a gap nor duplicates as long as
-        fewer than RESUME_TAIL lines were written while the link was down.
+        After a drop it re-attaches asking for the last ``RESUME_TAIL`` lines, finds where
+        the lines already delivered end in that replay (matching timestamp and text of the
+        last few lines, since Podman's timestamps may have only second resolution) and
+        yields only what follows. So the viewer gets neither a gap nor duplicates as long
+        as fewer than RESUME_TAIL lines were written while the link was down.
         """
-        last_key: Optional[str] = None
+        recent: deque[tuple[Optional[str], str]] = deque(maxlen=RESUME_TAIL)
         resumed = False
         session: Optional[session_mod.AgentSession] = None
         while True:
             session = await self._next_session(session)
             if resumed:
                 yield StreamResumed()
+            replay: Optional[list] = [] if resumed and recent else None  # tail lines held back
+            replay_until = time.monotonic() + REPLAY_WAIT
             try:
-                async for message in session.client.follow_logs(app, RESUME_TAIL if resumed else tail):
-                    if isinstance(message, LogBatch):
-                        lines = message.lines
-                        if resumed and last_key is not None:
-                            lines = [ln for ln in lines if ln.ts is None or _ts_key(ln.ts) > last_key]
-                        stamped = [ln.ts for ln in lines if ln.ts]
-                        if stamped:
-                            last_key = _ts_key(stamped[-1])
-                        if lines:
-                            yield LogBatch(lines=lines)
-                    elif isinstance(message, LogEnd):
-                        yield message
-                        return
+                async with aclosing(session.client.follow_logs(app, RESUME_TAIL if resumed else tail)) as stream:
+                    async for message in stream:
+                        if isinstance(message, LogBatch):
+                            lines = message.lines
+                            if replay is not None:
+                                # The tail may come in several batches: hold it until the last
+                                # line already shown turns up in it (or it cannot any more).
+                                replay.extend(lines)
+                                rest = _after_overlap(recent, replay)
+                                if rest is not None:
+                                    lines, replay = rest, None
+                                elif len(replay) >= RESUME_TAIL or time.monotonic() > replay_until:
+                                    lines, replay = replay, None
+                                else:
+                                    continue
+                            recent.extend((ln.ts, ln.text) for ln in lines)
+                            if lines:
+                                yield LogBatch(lines=lines)
+                        elif isinstance(message, LogEnd):
+                            yield message
+                            return
                 if await self._still_alive(session):
                     return  # the agent ended the stream on purpose
                 reason = "the log stream was cut"
@@ -351,12 +366,13 @@ class ServerConnection:
         return "the connection to the server was lost"
 
     async def _pump_events(self, session: session_mod.AgentSession) -> None:
-        async for event in session.client.events():
-            for listener in list(self._event_listeners):
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("event listener failed")
+        async with aclosing(session.client.events()) as events:
+            async for event in events:
+                for listener in list(self._event_listeners):
+                    try:
+                        listener(event)
+                    except Exception:
+                        log.exception("event listener failed")
 
     async def _authenticate(self, session: session_mod.AgentSession) -> None:
         client = session.client
@@ -423,9 +439,23 @@ def _message(exc: BaseException) -> str:
     return getattr(exc, "message", None) or str(exc) or type(exc).__name__
 
 
-_FRACTION = re.compile(r"\.(\d+)")
+OVERLAP_CONTEXT = 5
 
 
-def _ts_key(ts: str) -> str:
-    """Podman's RFC 3339 nano timestamps trim trailing zeros; pad them so strings sort."""
-    return _FRACTION.sub(lambda m: "." + m.group(1).ljust(9, "0"), ts, count=1)
+def _after_overlap(seen: deque, lines: list) -> Optional[list]:
+    """The part of a replayed tail that comes after the lines already ``seen``, or None.
+
+    The latest position where the last seen line (and up to OVERLAP_CONTEXT lines before
+    it) matches wins; None means no match (yet: more of the tail may follow).
+    """
+    if not seen:
+        return lines
+    keys = [(ln.ts, ln.text) for ln in lines]
+    context = list(seen)[-OVERLAP_CONTEXT:]
+    for end in range(len(keys), 0, -1):
+        if keys[end - 1] != context[-1]:
+            continue
+        n = min(len(context), end)
+        if keys[end - n:end] == context[-n:]:
+            return lines[end:]
+    return None

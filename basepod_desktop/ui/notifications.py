@@ -67,10 +67,11 @@ class Banner(QFrame):
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(text, 1)
-        close = QPushButton("✕")
+        close = QPushButton("×")
         close.setProperty("role", "flat")
         close.setToolTip("Dismiss")
-        close.setFixedWidth(28)
+        close.setFixedSize(28, 24)
+        close.setStyleSheet("padding: 0; font-size: 16px;")
         close.clicked.connect(self.dismiss)
         row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
 

@@ -20,14 +20,14 @@ from basepod_desktop.ui.context import UiContext
 UNREACHABLE_GRACE_MS = 10_000
 
 
-def app_icon(tint: QColor | None = None, size: int = 64) -> QIcon:
-    """The Basepod diamond, optionally with a status dot (tray)."""
+def app_icon(tint: QColor | None = None, size: int = 64, color: str = "#3563e9") -> QIcon:
+    """The Basepod diamond, optionally with a status dot (tray) or in another colour."""
     pixmap = QPixmap(size, size)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor("#3563e9"))
+    painter.setBrush(QColor(color))
     s = size
     painter.drawPolygon(QPolygonF([QPointF(s / 2, s * 0.06), QPointF(s * 0.94, s / 2),
                                    QPointF(s / 2, s * 0.94), QPointF(s * 0.06, s / 2)]))
@@ -130,3 +130,19 @@ class Tray(QObject):
     def _activated(self, reason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
             self.sig_show_requested.emit()
+
+
+def window_icon() -> QIcon:
+    """The shipped icon files (source tree or PyInstaller bundle), else the drawn one."""
+    import sys
+    from pathlib import Path
+
+    roots = [Path(getattr(sys, "_MEIPASS", "")) / "resources", Path(__file__).resolve().parents[2] / "resources"]
+    for root in roots:
+        files = [root / "icons" / name for name in ("basepod.svg", "basepod-256.png", "basepod-64.png")]
+        if all(f.exists() for f in files[1:]):
+            icon = QIcon()
+            for f in files[1:]:
+                icon.addFile(str(f))
+            return icon
+    return app_icon()

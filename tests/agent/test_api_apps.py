@@ -160,3 +160,24 @@ def test_every_change_is_in_the_activity_log(agent, token, busybox_image):
         "SELECT actor, action, target FROM activity WHERE target = 'web' ORDER BY id").fetchall()
     assert rows == [(agent.admin_email, "app.create", "web"), (agent.admin_email, "app.stop", "web"),
                     (agent.admin_email, "app.delete", "web")]
+
+
+def test_deleting_an_app_is_not_reported_as_an_unexpected_stop(agent, token, busybox_image):
+    import asyncio
+
+    from basepod_desktop.client import AgentClient
+
+    async def scenario():
+        async with AgentClient(str(agent.socket_path), token=token) as client:
+            events = client.events()
+            assert (await anext(events)).type == "hello"
+            create(agent, token, image=busybox_image)
+            await asyncio.to_thread(agent.request, "DELETE", "/api/apps/web", None, token)
+            seen = []
+            while not seen or seen[-1].type != "app_removed":
+                seen.append(await asyncio.wait_for(anext(events), 10))
+            await events.aclose()
+            return seen
+
+    seen = asyncio.run(scenario())
+    assert not any(getattr(e, "unexpected", False) for e in seen), seen

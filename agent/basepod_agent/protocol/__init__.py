@@ -6,19 +6,31 @@ the desktop can depend on it without pulling in the agent's server stack.
 
 from basepod_agent.protocol.apps import AppCreate, AppInfo, AppList, AppStatus, LogChunk, LogLine
 from basepod_agent.protocol.auth import LoginRequest, LoginResponse, Role, UserInfo, WhoAmI
+from basepod_agent.protocol.dotenv import DotenvError, parse_dotenv
+from basepod_agent.protocol.env import EnvPatch, EnvReplace, EnvState, EnvView
 from basepod_agent.protocol.errors import ErrorBody, ErrorCode
 from basepod_agent.protocol.events import (
     EVENT_ADAPTER,
     LOG_STREAM_ADAPTER,
     AppRemoved,
     AppStateChanged,
+    EnvChanged,
     Event,
+    HealthChanged,
     Hello,
     LogBatch,
     LogEnd,
     LogStreamMessage,
     StreamError,
 )
+from basepod_agent.protocol.health import (
+    HealthConfig,
+    HealthHistory,
+    HealthProbe,
+    HealthReport,
+    HealthTransition,
+)
+from basepod_agent.protocol.health_status import HealthStatus
 from basepod_agent.protocol.meta import EdgeHealth, RuntimeInfo, VersionInfo
 from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
 
@@ -33,10 +45,23 @@ __all__ = [
     "AppRemoved",
     "AppStateChanged",
     "AppStatus",
+    "DotenvError",
     "EdgeHealth",
+    "EnvChanged",
+    "EnvPatch",
+    "EnvReplace",
+    "EnvState",
+    "EnvView",
     "ErrorBody",
     "ErrorCode",
     "Event",
+    "HealthChanged",
+    "HealthConfig",
+    "HealthHistory",
+    "HealthProbe",
+    "HealthReport",
+    "HealthStatus",
+    "HealthTransition",
     "Hello",
     "LogBatch",
     "LogChunk",
@@ -51,4 +76,5 @@ __all__ = [
     "UserInfo",
     "VersionInfo",
     "WhoAmI",
+    "parse_dotenv",
 ]

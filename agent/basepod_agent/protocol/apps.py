@@ -8,6 +8,7 @@ from enum import Enum
 from pydantic import BaseModel, Field, field_validator
 
 from basepod_agent.protocol import validation as v
+from basepod_agent.protocol.health_status import HealthStatus
 
 
 class AppStatus(str, Enum):
@@ -28,14 +29,8 @@ class AppStatus(str, Enum):
 
 
 def _check_env(env: dict[str, str] | None) -> dict[str, str] | None:
-    if env is None:
-        return None
-    if len(env) > v.MAX_ENV_VARS:
-        raise ValueError(f"at most {v.MAX_ENV_VARS} environment variables are allowed")
-    for key, value in env.items():
-        problem = v.env_key_problem(key) or v.env_value_problem(key, value)
-        if problem:
-            raise ValueError(problem)
+    if env is not None and (problem := v.env_problem(env)):
+        raise ValueError(problem)
     return env
 
 
@@ -102,6 +97,10 @@ class AppInfo(BaseModel):
     finished_at: datetime | None = None
     url: str | None = None
     container_id: str | None = None
+    restart_needed: bool = Field(
+        False, description="env changed since the container was created; apply to recreate it")
+    health: HealthStatus | None = Field(
+        None, description="health-check verdict; None when the app is not monitored")
 
 
 class AppList(BaseModel):

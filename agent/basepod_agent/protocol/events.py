@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from basepod_agent.protocol.apps import AppStatus, LogLine
 from basepod_agent.protocol.errors import ErrorBody
+from basepod_agent.protocol.health_status import HealthStatus
 
 
 class LogBatch(BaseModel):
@@ -52,6 +53,27 @@ class AppRemoved(BaseModel):
     at: datetime
 
 
+class HealthChanged(BaseModel):
+    """The health verdict of an app changed; a ``red`` one deserves a notification."""
+
+    type: Literal["health"] = "health"
+    app: str
+    status: HealthStatus | None
+    previous: HealthStatus | None = None
+    reason: str
+    at: datetime
+
+
+class EnvChanged(BaseModel):
+    """Env keys changed (never values); ``restart_needed`` until the app is applied."""
+
+    type: Literal["env_changed"] = "env_changed"
+    app: str
+    revision: int
+    restart_needed: bool
+    at: datetime
+
+
 class Hello(BaseModel):
     """First message on the event stream, so a client knows it is live."""
 
@@ -60,5 +82,7 @@ class Hello(BaseModel):
     protocol_version: int
 
 
-Event = Annotated[Union[Hello, AppStateChanged, AppRemoved], Field(discriminator="type")]
+Event = Annotated[
+    Union[Hello, AppStateChanged, AppRemoved, HealthChanged, EnvChanged], Field(discriminator="type")
+]
 EVENT_ADAPTER: TypeAdapter = TypeAdapter(Event)

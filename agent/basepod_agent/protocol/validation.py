@@ -49,6 +49,17 @@ def env_value_problem(key: str, value: str) -> str | None:
     return None
 
 
+def env_problem(env: dict[str, str]) -> str | None:
+    """Why a whole env set is refused (count, then the first bad key or value), or None."""
+    if len(env) > MAX_ENV_VARS:
+        return f"at most {MAX_ENV_VARS} environment variables are allowed (got {len(env)})"
+    for key, value in env.items():
+        problem = env_key_problem(key) or env_value_problem(key, value)
+        if problem:
+            return problem
+    return None
+
+
 def image_problem(image: str) -> str | None:
     if not image or not IMAGE_RE.match(image):
         return f"image reference {image!r} is not valid (example: docker.io/library/nginx:1.27)"

@@ -71,6 +71,24 @@ def _epoch(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=timezone.utc)
 
 
+def _iso(value) -> datetime | None:
+    """Podman's inspect times: RFC 3339 with nanoseconds, or Go's zero time when unset."""
+    if not value or str(value).startswith("0001-"):
+        return None
+    text = str(value)
+    head, _, rest = text.partition(".")
+    zone = ""
+    for sign in ("Z", "+", "-"):
+        if sign in rest:
+            zone = rest[rest.index(sign):]
+            break
+    try:
+        moment = datetime.fromisoformat(head + (zone.replace("Z", "+00:00") if zone else "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
 def _clean(exc: Exception) -> str:
     text = getattr(exc, "explanation", None) or str(exc)
     return str(text).strip().splitlines()[0][:500] if text else exc.__class__.__name__
@@ -150,10 +168,24 @@ class PodmanRuntime:
         await self._call(lambda: self._client.containers.get(name).start())
 
     async def stop(self, name: str, timeout: int) -> None:
-        await self._call(lambda: self._client.containers.get(name).stop(timeout=timeout))
+        await self._call(self._post_with_grace, name, "stop", timeout)
 
     async def restart(self, name: str, timeout: int) -> None:
-        await self._call(lambda: self._client.containers.get(name).restart(timeout=timeout))
+        await self._call(self._post_with_grace, name, "restart", timeout)
+
+    def _post_with_grace(self, name: str, action: str, timeout: int) -> None:
+        """POST stop/restart with an HTTP timeout that outlasts the stop timeout.
+
+        podman-py waits only ``1.5 * timeout`` for the answer, but a container that
+        ignores SIGTERM takes ``timeout`` plus the kill (and, for restart, the start):
+        with short stop timeouts the request was cut off ("POST operation failed").
+        """
+        container = self._client.containers.get(name)
+        response = self._client.api.post(f"/containers/{container.id}/{action}",
+                                     params={"timeout": timeout}, timeout=timeout + 60)
+        if response.status_code == 304:  # already stopped
+            return
+        response.raise_for_status()
 
     async def remove(self, name: str) -> None:
         def work() -> None:
@@ -186,6 +218,25 @@ class PodmanRuntime:
                     finished_at=_epoch(attrs.get("ExitedAt")) if state == "exited" else None,
                 )
             return found
+
+        return await self._call(work)
+
+    async def inspect_managed(self, app: str) -> ContainerState | None:
+        """One app's container state (None when it does not exist), in one API call."""
+
+        def work() -> ContainerState | None:
+            try:
+                attrs = self._client.containers.get(container_name(app)).attrs
+            except podman_errors.NotFound:
+                return None
+            state = attrs.get("State") or {}
+            status = str(state.get("Status", "unknown"))
+            return ContainerState(
+                id=attrs.get("Id", ""), name=container_name(app), app=app, state=status,
+                exit_code=state.get("ExitCode") if status == "exited" else None,
+                started_at=_iso(state.get("StartedAt")),
+                finished_at=_iso(state.get("FinishedAt")) if status == "exited" else None,
+            )
 
         return await self._call(work)
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import select
 
 from basepod_agent.config import AgentConfig
 from basepod_agent.protocol.apps import AppCreate, AppInfo, AppStatus, LogLine
 from basepod_agent.protocol.errors import ErrorCode
+from basepod_agent.protocol.health_status import HealthStatus
 from basepod_agent.protocol.events import AppRemoved, AppStateChanged
 from basepod_agent.runtime.podman import (
     ContainerMissing,
@@ -27,8 +29,8 @@ from basepod_agent.runtime.podman import (
     container_name,
 )
 from basepod_agent.services import activity
-from basepod_agent.services.crypto import SecretBox
-from basepod_agent.services.errors import AgentError, not_found
+from basepod_agent.services.env import EnvService, app_row, restart_needed
+from basepod_agent.services.errors import AgentError
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.ports import pick_host_port
 from basepod_agent.services.state import StateTracker
@@ -69,17 +71,19 @@ def split_timestamp(line: str) -> LogLine:
     return LogLine(text=line)
 
 
-def _env_aad(app_id: int, key: str) -> str:
-    return f"env:{app_id}:{key}"
+LifecycleListener = Callable[[str, str, str], None]
+"""Called with (actor, action, app) after a lifecycle change succeeded."""
 
 
 class AppsService:
     def __init__(
-        self, config: AgentConfig, db: Database, box: SecretBox, runtime: PodmanRuntime,
+        self, config: AgentConfig, db: Database, env: EnvService, runtime: PodmanRuntime,
         tracker: StateTracker, bus: EventBus,
     ) -> None:
-        self.config, self.db, self.box, self.runtime = config, db, box, runtime
+        self.config, self.db, self.env, self.runtime = config, db, env, runtime
         self.tracker, self.bus = tracker, bus
+        self.health_of: Callable[[str], HealthStatus | None] = lambda _name: None
+        self._listeners: list[LifecycleListener] = []
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._create_lock = asyncio.Lock()
         self._busy: set[str] = set()
@@ -88,11 +92,15 @@ class AppsService:
 
     # --- reads -----------------------------------------------------------------------
 
+    def on_lifecycle(self, listener: LifecycleListener) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self, actor: str, action: str, name: str) -> None:
+        for listener in self._listeners:
+            listener(actor, action, name)
+
     def _row(self, session, name: str) -> App:
-        row = session.scalar(select(App).where(App.name == name))
-        if row is None:
-            raise not_found(f"app {name!r}")
-        return row
+        return app_row(session, name)
 
     def _info(self, row: App, keys: list[str]) -> AppInfo:
         state = self.tracker.get(row.name)
@@ -108,6 +116,8 @@ class AppsService:
             finished_at=state.finished_at if state else None,
             url=f"http://{host}:{row.host_port}" if host else None,
             container_id=state.id[:12] if state else None,
+            restart_needed=restart_needed(row),
+            health=self.health_of(row.name),
         )
 
     def list(self) -> list[AppInfo]:
@@ -123,10 +133,6 @@ class AppsService:
             row = self._row(s, name)
             keys = list(s.scalars(select(EnvVar.key).where(EnvVar.app_id == row.id).order_by(EnvVar.key)))
             return self._info(row, keys)
-
-    def env_of(self, session, row: App) -> dict[str, str]:
-        pairs = session.execute(select(EnvVar.key, EnvVar.value_enc).where(EnvVar.app_id == row.id))
-        return {key: self.box.decrypt(blob, _env_aad(row.id, key)) for key, blob in pairs}
 
     # --- changes ---------------------------------------------------------------------
 
@@ -147,17 +153,18 @@ class AppsService:
                     name=req.name, image=req.image, port=req.port, host_port=host_port,
                     command_json=json.dumps(req.command) if req.command else None,
                     desired_state="running", created_at=now, updated_at=now,
+                    env_revision=1 if req.env else 0, applied_env_revision=1 if req.env else 0,
                 )
                 s.add(row)
                 s.flush()
-                for key, value in (req.env or {}).items():
-                    s.add(EnvVar(app_id=row.id, key=key, value_enc=self.box.encrypt(value, _env_aad(row.id, key))))
+                self.env.write(s, row.id, req.env or {})
                 activity.record(s, actor, "app.create", req.name, f"image={req.image}")
                 spec = self._spec(row, req.env or {})
             self._desired[req.name] = "running"
             self._busy.add(req.name)
             try:
-                await self.runtime.remove(spec.name)  # a leftover from a crashed create
+                if self.tracker.get(req.name) is not None:
+                    await self.runtime.remove(spec.name)  # a leftover from a crashed create
                 await self.runtime.create(spec)
                 await self.runtime.start(spec.name)
             except RuntimeFailure as exc:
@@ -168,8 +175,9 @@ class AppsService:
                 raise runtime_error(exc) from exc
             finally:
                 self._busy.discard(req.name)
-            await self.tracker.refresh()
-            return self.get(req.name)
+            await self.tracker.refresh_app(req.name)
+        self._notify(actor, "app.create", req.name)
+        return self.get(req.name)
 
     async def _discard_container(self, name: str) -> None:
         try:
@@ -184,64 +192,99 @@ class AppsService:
             env=env,
         )
 
-    async def _change(self, actor: str, name: str, action: str, desired: str | None, op) -> AppInfo:
-        """Shared path for start/stop/restart: lock, record, run ``op``, refresh."""
+    def desired(self, name: str) -> str:
+        """What the user asked for ("running" or "stopped"), as last read or changed."""
+        return self._desired.get(name, "running")
+
+    async def _change(self, actor: str, name: str, action: str, desired: str | None, op,
+                      unless_stopped: bool = False) -> AppInfo:
+        """Shared path for start/stop/restart/apply: lock, record, run ``op``, refresh.
+
+        ``op(spec, stale)`` returns True when it (re)created the container, which then
+        carries the env revision read here: "restart needed" clears only for that one.
+        """
         async with self._locks[name]:
             with self.db.session() as s:
                 row = self._row(s, name)
+                if unless_stopped and row.desired_state == "stopped":
+                    return self._info(row, sorted(self.env.read(s, row.id)))
                 if desired:
                     row.desired_state = desired
                     self._desired[name] = desired
                 row.updated_at = activity.utcnow()
-                env = self.env_of(s, row)
-                spec = self._spec(row, env)
+                spec = self._spec(row, self.env.read(s, row.id))
+                revision, stale = row.env_revision, restart_needed(row)
                 activity.record(s, actor, action, name)
             self._busy.add(name)
             try:
-                await op(spec)
+                recreated = await op(spec, stale)
             except RuntimeFailure as exc:
                 raise runtime_error(exc) from exc
             finally:
-                await self.tracker.refresh()
+                await self.tracker.refresh_app(name)
                 self._busy.discard(name)
+            if recreated:
+                with self.db.session() as s:
+                    self._row(s, name).applied_env_revision = revision
+        self._notify(actor, action, name)
         return self.get(name)
 
-    async def _ensure_container(self, spec: ContainerSpec) -> bool:
-        """Recreate a container removed by hand; True when it had to be created."""
+    async def _ensure_container(self, spec: ContainerSpec, stale: bool = False) -> bool:
+        """(Re)create the container when it was removed by hand or carries an old env
+        (Podman cannot change an existing container's env). True when it was created."""
         if self.tracker.get(spec.app) is not None:
-            return False
+            if not stale:
+                return False
+            await self.runtime.remove(spec.name)
         await self.runtime.ensure_image(spec.image)
         await self.runtime.create(spec)
         return True
 
     async def start(self, actor: str, name: str) -> AppInfo:
-        async def op(spec: ContainerSpec) -> None:
-            await self.tracker.refresh()
-            await self._ensure_container(spec)
+        async def op(spec: ContainerSpec, stale: bool) -> bool:
+            await self.tracker.refresh_app(spec.app)
+            created = await self._ensure_container(spec, stale)
             state = self.tracker.get(spec.app)
-            if state is None or state.state != "running":
+            if created or state is None or state.state != "running":
                 await self.runtime.start(spec.name)
+            return created
 
         return await self._change(actor, name, "app.start", "running", op)
 
     async def stop(self, actor: str, name: str) -> AppInfo:
-        async def op(spec: ContainerSpec) -> None:
+        async def op(spec: ContainerSpec, _stale: bool) -> bool:
             try:
                 await self.runtime.stop(spec.name, self.config.stop_timeout)
             except ContainerMissing:
                 pass
+            return False
 
         return await self._change(actor, name, "app.stop", "stopped", op)
 
-    async def restart(self, actor: str, name: str) -> AppInfo:
-        async def op(spec: ContainerSpec) -> None:
-            await self.tracker.refresh()
-            if await self._ensure_container(spec):
-                await self.runtime.start(spec.name)
-            else:
-                await self.runtime.restart(spec.name, self.config.stop_timeout)
+    async def restart(self, actor: str, name: str, unless_stopped: bool = False) -> AppInfo:
+        """``unless_stopped``: for automatic restarts, which must not revive an app a
+        person stopped while the restart waited for the app's lock."""
 
-        return await self._change(actor, name, "app.restart", "running", op)
+        async def op(spec: ContainerSpec, stale: bool) -> bool:
+            await self.tracker.refresh_app(spec.app)
+            if await self._ensure_container(spec, stale):
+                await self.runtime.start(spec.name)
+                return True
+            await self.runtime.restart(spec.name, self.config.stop_timeout)
+            return False
+
+        return await self._change(actor, name, "app.restart", "running", op, unless_stopped)
+
+    async def apply(self, actor: str, name: str) -> AppInfo:
+        """Recreate the container with the current env and start it (clears "restart needed")."""
+
+        async def op(spec: ContainerSpec, _stale: bool) -> bool:
+            await self.tracker.refresh_app(spec.app)
+            await self._ensure_container(spec, stale=True)
+            await self.runtime.start(spec.name)
+            return True
+
+        return await self._change(actor, name, "app.apply", "running", op)
 
     async def delete(self, actor: str, name: str) -> None:
         async with self._locks[name]:
@@ -249,15 +292,16 @@ class AppsService:
             self._busy.add(name)
             try:
                 await self.runtime.remove(container_name(name))
+                with self.db.session() as s:
+                    s.delete(self._row(s, name))
+                    activity.record(s, actor, "app.delete", name)
+                self._desired.pop(name, None)
+                await self.tracker.refresh_app(name)
             except RuntimeFailure as exc:
                 raise runtime_error(exc) from exc
             finally:
                 self._busy.discard(name)
-            with self.db.session() as s:
-                s.delete(self._row(s, name))
-                activity.record(s, actor, "app.delete", name)
-            self._desired.pop(name, None)
-            await self.tracker.refresh()
+        self._notify(actor, "app.delete", name)
         self.bus.publish(AppRemoved(app=name, at=activity.utcnow()))
 
     # --- logs ------------------------------------------------------------------------
@@ -295,7 +339,9 @@ class AppsService:
     # --- events ----------------------------------------------------------------------
 
     def _on_state_change(self, app: str, before: ContainerState | None, after: ContainerState | None) -> None:
-        desired = self._desired.get(app, "running")
+        desired = self._desired.get(app)
+        if desired is None:  # deleted, or never ours: AppRemoved covers it
+            return
         old, new = status_of(desired, before), status_of(desired, after)
         if old == new:
             return

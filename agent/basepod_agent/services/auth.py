@@ -26,8 +26,18 @@ from basepod_agent.store.models import Token, User
 TOKEN_PREFIX = "bpt_"
 _FREE_FAILURES = 5
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
-# Verified against when the email is unknown, so response time does not reveal accounts.
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+_dummy_hash: str | None = None
+
+
+def dummy_hash() -> str:
+    """Verified against when the email is unknown, so response time does not reveal accounts.
+
+    Made on first use: scrypt at import would cost every agent start 100 ms and 32 MiB.
+    """
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_hex(8))
+    return _dummy_hash
 
 
 def token_hash(token: str) -> str:
@@ -97,7 +107,7 @@ class AuthService:
         self.throttle.check(email)
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.email == email))
-            stored = user.password_hash if user else _DUMMY_HASH
+            stored = user.password_hash if user else dummy_hash()
         ok = await asyncio.to_thread(verify_password, password, stored)
         if not (ok and user):
             self.throttle.failed(email)

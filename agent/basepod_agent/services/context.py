@@ -13,7 +13,10 @@ from basepod_agent.runtime.podman import PodmanRuntime
 from basepod_agent.services.apps import AppsService
 from basepod_agent.services.auth import AuthService
 from basepod_agent.services.crypto import SecretBox
+from basepod_agent.services.env import EnvService
 from basepod_agent.services.events import EventBus
+from basepod_agent.services.health import HealthService
+from basepod_agent.services.keys import recover_interrupted_rotation
 from basepod_agent.services.state import StateTracker
 from basepod_agent.store.database import Database
 
@@ -27,6 +30,8 @@ class AgentServices:
     tracker: StateTracker
     auth: AuthService
     apps: AppsService
+    env: EnvService
+    health: HealthService
     started: float = field(default_factory=time.monotonic)
     podman_version: str | None = None
 
@@ -34,13 +39,17 @@ class AgentServices:
     def build(cls, config: AgentConfig, podman_url: str) -> AgentServices:
         db = Database(config.db_path)
         db.migrate()
+        recover_interrupted_rotation(config.key_path, db)
         box = SecretBox.from_file(config.key_path)
         runtime = PodmanRuntime(podman_url)
         bus = EventBus()
         tracker = StateTracker(runtime)
         auth = AuthService(db, timedelta(hours=config.token_ttl_hours))
-        apps = AppsService(config, db, box, runtime, tracker, bus)
-        return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps)
+        env = EnvService(db, box, bus)
+        apps = AppsService(config, db, env, runtime, tracker, bus)
+        health = HealthService(config, db, apps, tracker, bus)
+        return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps,
+                   env=env, health=health)
 
     def runtime_info(self) -> RuntimeInfo:
         total, running = self.apps.counts()

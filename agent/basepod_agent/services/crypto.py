@@ -23,6 +23,11 @@ def create_key_file(path: Path) -> None:
         fh.write(base64.b64encode(AESGCM.generate_key(bit_length=256)) + b"\n")
 
 
+def env_aad(app_id: int, key: str) -> str:
+    """Where an env value lives; its ciphertext decrypts only there."""
+    return f"env:{app_id}:{key}"
+
+
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:

@@ -55,6 +55,22 @@ class StateTracker:
                     for handler in self._handlers:
                         handler(app, before, after)
 
+    async def refresh_app(self, app: str) -> None:
+        """Refresh one app after an operation on it: one inspect, not a full listing."""
+        async with self._refresh_lock:
+            try:
+                after = await self.runtime.inspect_managed(app)
+            except RuntimeFailure:
+                return
+            before = self.states.get(app)
+            if after is None:
+                self.states.pop(app, None)
+            else:
+                self.states[app] = after
+            if self.loaded and _changed(before, after):
+                for handler in self._handlers:
+                    handler(app, before, after)
+
     async def run(self) -> None:
         while True:
             await self.refresh()

@@ -59,7 +59,45 @@ def _initial_schema(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
-MIGRATIONS: list[Step] = [_initial_schema]
+def _env_revisions_and_health(conn: Connection) -> None:
+    """Issue #4: env revisions ("restart needed" when applied lags) and health checks.
+
+    Health state (verdict, restart history) lives next to its config so the loop resumes
+    where it was after an agent restart; probes and transitions are pruned per app.
+    """
+    for statement in (
+        "ALTER TABLE apps ADD COLUMN env_revision INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE apps ADD COLUMN applied_env_revision INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE health_checks (
+            app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+            config_json TEXT NOT NULL,
+            status VARCHAR(8),
+            reason TEXT,
+            restarts_json TEXT NOT NULL DEFAULT '[]',
+            gave_up INTEGER NOT NULL DEFAULT 0,
+            updated_at DATETIME NOT NULL)""",
+        """CREATE TABLE health_probes (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            at DATETIME NOT NULL,
+            ok INTEGER NOT NULL,
+            status_code INTEGER,
+            latency_ms REAL,
+            error TEXT)""",
+        "CREATE INDEX ix_health_probes_app ON health_probes(app_id, id)",
+        """CREATE TABLE health_events (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            at DATETIME NOT NULL,
+            status VARCHAR(8),
+            previous VARCHAR(8),
+            reason TEXT NOT NULL)""",
+        "CREATE INDEX ix_health_events_app ON health_events(app_id, id)",
+    ):
+        conn.execute(text(statement))
+
+
+MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health]
 
 
 def schema_version(conn: Connection) -> int:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
-from datetime import timezone
-
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -64,6 +62,8 @@ class App(Base):
     desired_state: Mapped[str] = mapped_column(String(16), default="running")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    env_revision: Mapped[int] = mapped_column(default=0)
+    applied_env_revision: Mapped[int] = mapped_column(default=0)
 
 
 class EnvVar(Base):
@@ -85,3 +85,37 @@ class Activity(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(255))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class HealthCheck(Base):
+    """Config (JSON of protocol.HealthConfig) plus the state the loop resumes from."""
+
+    __tablename__ = "health_checks"
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    config_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text)
+    restarts_json: Mapped[str] = mapped_column(Text, default="[]")
+    gave_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
+class HealthProbeRow(Base):
+    __tablename__ = "health_probes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class HealthEventRow(Base):
+    __tablename__ = "health_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    status: Mapped[str | None] = mapped_column(String(8))
+    previous: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)

@@ -8,6 +8,7 @@ one-line status, and stops the stream when the page is left.
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from datetime import datetime
 from typing import Optional
 
@@ -144,23 +145,29 @@ class AppDetailPage(QWidget):
                                             what=f"The log stream of {self.app_name} stopped")
 
     async def _pump_logs(self, conn, app: str) -> None:
-        self.stream_state.setText("Waiting for the server…")
-        async for message in conn.follow_logs(app, LOG_TAIL):
-            if isinstance(message, LogBatch):
-                if not self.viewer.is_live():
+        self._stream_note("Waiting for the server…")
+        async with aclosing(conn.follow_logs(app, LOG_TAIL)) as stream:
+            async for message in stream:
+                if isinstance(message, LogBatch):
+                    if not self.viewer.is_live():
+                        self.viewer.set_live(True)
+                        self._stream_note("")
+                    self.viewer.append_lines(message.lines)
+                elif isinstance(message, StreamInterrupted):
+                    self.viewer.set_live(False)
+                    self._stream_note(f"Reconnecting… the log resumes where it stopped ({message.reason})")
+                elif isinstance(message, StreamResumed):
                     self.viewer.set_live(True)
-                    self.stream_state.setText("● Live")
-                self.viewer.append_lines(message.lines)
-            elif isinstance(message, StreamInterrupted):
-                self.viewer.set_live(False)
-                self.stream_state.setText(f"Reconnecting… the log resumes where it stopped ({message.reason})")
-            elif isinstance(message, StreamResumed):
-                self.viewer.set_live(True)
-                self.stream_state.setText("● Live (resumed after reconnecting)")
-            elif isinstance(message, LogEnd):
-                self.viewer.set_live(False)
-                self.stream_state.setText(f"Log stream ended: {message.reason}")
-                return
+                    self._stream_note("")
+                elif isinstance(message, LogEnd):
+                    self.viewer.set_live(False)
+                    self._stream_note(f"Log stream ended: {message.reason}")
+                    return
+
+    def _stream_note(self, text: str) -> None:
+        """Only what the viewer's own Live badge cannot say: waiting, reconnecting, ended."""
+        self.stream_state.setText(text)
+        self.stream_state.setVisible(bool(text))
 
     # --- rendering ---------------------------------------------------------------------
 
@@ -170,8 +177,14 @@ class AppDetailPage(QWidget):
         return self.ctx.fleet.snapshot(self.server).app(self.app_name)
 
     def _apps_changed(self, name: str) -> None:
-        if name == self.server:
-            self._render()
+        if name != self.server:
+            return
+        app = self.app()
+        ended = self._log_task is not None and self._log_task.done()
+        if ended and app is not None and app.status is AppStatus.RUNNING:
+            self.viewer.clear()  # a new run: show its recent history from the top again
+            self._follow_logs()
+        self._render()
 
     def _render(self) -> None:
         app = self.app()

@@ -24,6 +24,7 @@ from basepod_desktop.ui.apps_model import (
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.confirm import confirm
 from basepod_desktop.ui.dialogs.create_app import CreateAppDialog
+from basepod_desktop.ui.tray import app_icon
 from basepod_desktop.ui.widgets.panels import ConnectionBanner, EmptyState
 from basepod_desktop.ui.widgets.status import StatusDelegate, StatusPill
 
@@ -76,7 +77,7 @@ class DashboardPage(QWidget):
         self.refresh_button = QPushButton("Refresh", toolTip="Reload the app list (F5)")
         self.refresh_button.clicked.connect(self.refresh)
         header.addWidget(self.refresh_button)
-        self.new_button = QPushButton("＋ New app", toolTip="Create an app (Ctrl+N)")
+        self.new_button = QPushButton("+ New app", toolTip="Create an app (Ctrl+N)")
         self.new_button.setProperty("role", "primary")
         self.new_button.clicked.connect(self.open_create_dialog)
         header.addWidget(self.new_button)
@@ -137,12 +138,13 @@ class DashboardPage(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.stack.addWidget(self.table)
-        self.empty = EmptyState("📦", "No apps on this server yet",
+        self.empty = EmptyState(app_icon(color=theme.colors().border), "No apps on this server yet",
                                 "Run a container image as an app: Basepod starts it, publishes its port "
                                 "and keeps it running.", "Create your first app")
         self.empty.sig_action.connect(self.open_create_dialog)
         self.stack.addWidget(self.empty)
-        self.no_match = EmptyState("🔍", "No app matches the filter", "Clear the filter to see every app.")
+        self.no_match = EmptyState(app_icon(color=theme.colors().border), "No app matches the filter",
+                                   "Clear the filter (Esc in the filter box) to see every app.")
         self.stack.addWidget(self.no_match)
         col.addWidget(self.stack, 1)
         self.proxy.rowsInserted.connect(self._update_stack)
@@ -164,6 +166,9 @@ class DashboardPage(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(slot)
             self.addAction(action)
+        clear = QAction(self.filter, shortcut=QKeySequence(Qt.Key.Key_Escape), triggered=self.filter.clear)
+        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.filter.addAction(clear)
 
     # --- rendering ---------------------------------------------------------------------
 
@@ -201,16 +206,29 @@ class DashboardPage(QWidget):
         if conn is None:
             return
         stale = self.ctx.fleet.is_stale(self.server)
+        selected = self.selected_app()
         self.model.set_apps(conn.profile, self.ctx.fleet.snapshot(self.server).apps, stale)
         self.table.setEnabled(True)
         self.table.setStyleSheet("QTableView { color: palette(placeholder-text); }" if stale else "")
+        if selected is not None and self.selected_app() is None:
+            self.select_app(selected.name)  # a reshaped list must not lose the user's place
         self._update_stack()
         self._update_buttons()
 
     def _update_stack(self, *_args) -> None:
+        self.actions_bar.setVisible(self.model.rowCount() > 0)
         if self.model.rowCount() == 0:
             self.stack.setCurrentWidget(self.empty)
-            self.empty.button.setEnabled(not self.model.stale)
+            never = self.server is not None and self.ctx.fleet.snapshot(self.server).updated_at is None
+            if self.model.stale and never:
+                self.empty.set_text("Not connected yet", "The apps of this server appear here once Basepod "
+                                    "reaches it; the banner above says what it is waiting for.", False)
+            elif self.model.stale:
+                self.empty.set_text("No apps when last seen", "This server had no apps the last time "
+                                    "Basepod reached it.", False)
+            else:
+                self.empty.set_text("No apps on this server yet", "Run a container image as an app: Basepod "
+                                    "starts it, publishes its port and keeps it running.", True)
         elif self.proxy.rowCount() == 0:
             self.stack.setCurrentWidget(self.no_match)
         else:

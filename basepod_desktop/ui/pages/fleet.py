@@ -92,7 +92,7 @@ class FleetPage(QWidget):
         self.summary.setObjectName("PageSubtitle")
         titles.addWidget(self.summary)
         header.addLayout(titles, 1)
-        add = QPushButton("＋ Add server")
+        add = QPushButton("+ Add server")
         add.setProperty("role", "primary")
         add.clicked.connect(self.sig_add_server_requested.emit)
         header.addWidget(add, 0, Qt.AlignmentFlag.AlignTop)
@@ -163,7 +163,8 @@ class FleetPage(QWidget):
         card.dot.setStyleSheet(f"background: {theme.connection_color(status.state.value).name()}; border-radius: 5px;")
         card.state.setText(status.label)
         card.setToolTip(status.reason or status.label)
-        card.target.setText(conn.profile.display_target)
+        card.target.setText("Local agent · Podman on this machine" if conn.profile.kind == "local"
+                            else f"SSH · {conn.profile.display_target}")
         counts = snap.counts()
         if counts:
             parts = [f"<span style='color:{theme.status_color(s).name()}'>●</span> {counts[s]} {s}"

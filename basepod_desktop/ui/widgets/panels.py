@@ -7,6 +7,7 @@ one action that moves the user forward.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from basepod_desktop.core.connection import ConnectionStatus, ConnState
@@ -16,13 +17,13 @@ from basepod_desktop.ui import theme
 class EmptyState(QWidget):
     sig_action = Signal()
 
-    def __init__(self, icon: str, title: str, text: str, action: str | None = None,
+    def __init__(self, icon: QIcon, title: str, text: str, action: str | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         col = QVBoxLayout(self)
         col.addStretch(2)
-        glyph = QLabel(icon)
-        glyph.setStyleSheet("font-size: 40px;")
+        glyph = QLabel()
+        glyph.setPixmap(icon.pixmap(56, 56))
         glyph.setAlignment(Qt.AlignmentFlag.AlignCenter)
         col.addWidget(glyph)
         self.title = QLabel(title)
@@ -33,7 +34,8 @@ class EmptyState(QWidget):
         self.text.setObjectName("Muted")
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text.setMaximumWidth(460)
+        self.text.setFixedWidth(460)
+        self.text.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 3)
         col.addWidget(self.text, 0, Qt.AlignmentFlag.AlignHCenter)
         self.button: QPushButton | None = None
         if action:
@@ -43,6 +45,12 @@ class EmptyState(QWidget):
             col.addSpacing(8)
             col.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
         col.addStretch(3)
+
+    def set_text(self, title: str, text: str, action_visible: bool) -> None:
+        self.title.setText(title)
+        self.text.setText(text)
+        if self.button is not None:
+            self.button.setVisible(action_visible)
 
 
 class ConnectionBanner(QFrame):
