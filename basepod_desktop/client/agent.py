@@ -192,8 +192,10 @@ class AgentClient:
         except (OSError, websockets.ConnectionClosedError, websockets.InvalidHandshake) as exc:
             raise AgentUnreachable(f"the stream {path} was cut: {exc}") from exc
 
-    def follow_logs(self, name: str, tail: int = 100) -> AsyncIterator[LogStreamMessage]:
-        return self._stream(f"{_app(name)}/logs/stream?tail={tail}", LOG_STREAM_ADAPTER)
+    def follow_logs(self, name: str, tail: int = 100, since: str | None = None) -> AsyncIterator[LogStreamMessage]:
+        """Live log lines; ``since`` (a line's ``ts``) resumes from that second, see the agent."""
+        query = f"tail={tail}" + (f"&since={quote(since, safe='')}" if since else "")
+        return self._stream(f"{_app(name)}/logs/stream?{query}", LOG_STREAM_ADAPTER)
 
     def events(self) -> AsyncIterator[Event]:
         return self._stream("/api/events", EVENT_ADAPTER)

@@ -15,7 +15,6 @@ import asyncio
 import logging
 import time
 from contextlib import aclosing
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -26,6 +25,7 @@ from basepod_agent.protocol import Event, LogBatch, LogEnd, UserInfo
 from basepod_desktop.client import AgentClient, AgentUnreachable, AuthRequired, ClientError, ProtocolMismatch
 from basepod_desktop.core import session as session_mod
 from basepod_desktop.core.credentials import TokenStore
+from basepod_desktop.core.logcursor import LogCursor, ReplayFilter
 from basepod_desktop.core.profiles import ServerProfile
 from basepod_desktop.transport import (
     AuthenticationFailed,
@@ -39,10 +39,6 @@ from basepod_desktop.transport import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Lines re-requested when a log stream re-attaches; the overlap with what was shown is dropped.
-RESUME_TAIL = 500
-#: How long a re-attached stream may hold back its replayed tail while looking for the overlap.
-REPLAY_WAIT = 2.0
 
 Credentials = Callable[[], Awaitable[tuple[str, str]]]
 
@@ -246,40 +242,26 @@ class ServerConnection:
 
     async def follow_logs(self, app: str, tail: int = 200
                           ) -> AsyncIterator[LogBatch | LogEnd | StreamInterrupted | StreamResumed]:
-        """Follow an app's log across reconnects.
+        """Follow an app's log across reconnects, with neither gaps nor repeats.
 
-        After a drop it re-attaches asking for the last ``RESUME_TAIL`` lines, finds where
-        the lines already delivered end in that replay (matching timestamp and text of the
-        last few lines, since Podman's timestamps may have only second resolution) and
-        yields only what follows. So the viewer gets neither a gap nor duplicates as long
-        as fewer than RESUME_TAIL lines were written while the link was down.
+        After a drop it re-attaches with ``since`` = the second of the last line delivered
+        and skips the lines of that second already delivered (see ``core/logcursor.py``).
         """
-        recent: deque[tuple[Optional[str], str]] = deque(maxlen=RESUME_TAIL)
-        resumed = False
+        cursor = LogCursor()
         session: Optional[session_mod.AgentSession] = None
+        resumed = False
         while True:
             session = await self._next_session(session)
             if resumed:
                 yield StreamResumed()
-            replay: Optional[list] = [] if resumed and recent else None  # tail lines held back
-            replay_until = time.monotonic() + REPLAY_WAIT
+            replay = ReplayFilter(cursor) if resumed and cursor.second else None
+            since = cursor.second if replay else None
             try:
-                async with aclosing(session.client.follow_logs(app, RESUME_TAIL if resumed else tail)) as stream:
+                async with aclosing(session.client.follow_logs(app, tail, since=since)) as stream:
                     async for message in stream:
                         if isinstance(message, LogBatch):
-                            lines = message.lines
-                            if replay is not None:
-                                # The tail may come in several batches: hold it until the last
-                                # line already shown turns up in it (or it cannot any more).
-                                replay.extend(lines)
-                                rest = _after_overlap(recent, replay)
-                                if rest is not None:
-                                    lines, replay = rest, None
-                                elif len(replay) >= RESUME_TAIL or time.monotonic() > replay_until:
-                                    lines, replay = replay, None
-                                else:
-                                    continue
-                            recent.extend((ln.ts, ln.text) for ln in lines)
+                            lines = replay(message.lines) if replay else message.lines
+                            cursor.advance(lines)
                             if lines:
                                 yield LogBatch(lines=lines)
                         elif isinstance(message, LogEnd):
@@ -362,6 +344,7 @@ class ServerConnection:
             await asyncio.gather(events, closed, lost, return_exceptions=True)
             await self._discard(session)
         if events.done() and not events.cancelled() and events.exception() is not None:
+            log.warning("%s: event stream failed", self.name, exc_info=events.exception())
             return _message(events.exception())
         return "the connection to the server was lost"
 
@@ -439,23 +422,3 @@ def _message(exc: BaseException) -> str:
     return getattr(exc, "message", None) or str(exc) or type(exc).__name__
 
 
-OVERLAP_CONTEXT = 5
-
-
-def _after_overlap(seen: deque, lines: list) -> Optional[list]:
-    """The part of a replayed tail that comes after the lines already ``seen``, or None.
-
-    The latest position where the last seen line (and up to OVERLAP_CONTEXT lines before
-    it) matches wins; None means no match (yet: more of the tail may follow).
-    """
-    if not seen:
-        return lines
-    keys = [(ln.ts, ln.text) for ln in lines]
-    context = list(seen)[-OVERLAP_CONTEXT:]
-    for end in range(len(keys), 0, -1):
-        if keys[end - 1] != context[-1]:
-            continue
-        n = min(len(context), end)
-        if keys[end - n:end] == context[-n:]:
-            return lines[end:]
-    return None

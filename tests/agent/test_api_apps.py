@@ -181,3 +181,33 @@ def test_deleting_an_app_is_not_reported_as_an_unexpected_stop(agent, token, bus
 
     seen = asyncio.run(scenario())
     assert not any(getattr(e, "unexpected", False) for e in seen), seen
+
+
+def test_log_stream_since_replays_every_line_from_that_second(agent, token, busybox_image):
+    import asyncio
+
+    from basepod_agent.protocol import LogBatch
+    from basepod_desktop.client import AgentClient
+
+    create(agent, token, image=busybox_image,
+           command=["/bin/sh", "-c", "i=0; while [ $i -lt 40 ]; do echo n $i; i=$((i+1)); sleep 0.05; done; sleep 60"])
+
+    async def scenario():
+        async with AgentClient(str(agent.socket_path), token=token) as client:
+            await asyncio.sleep(3)
+            everything = (await client.logs("web", tail=1000)).lines
+            pivot = everything[len(everything) // 2]
+            replayed = []
+            async with asyncio.timeout(10):
+                async for message in client.follow_logs("web", since=pivot.ts):
+                    if isinstance(message, LogBatch):
+                        replayed.extend(message.lines)
+                    if replayed and replayed[-1].text == "n 39":
+                        break
+            return everything, pivot, replayed
+
+    everything, pivot, replayed = asyncio.run(scenario())
+    first = next(i for i, line in enumerate(everything) if line.ts == pivot.ts)
+    assert [line.text for line in replayed] == [line.text for line in everything[first:]]
+    status, body = agent.request("GET", "/api/apps/web", token=token)
+    assert status == 200

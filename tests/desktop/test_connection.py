@@ -68,18 +68,29 @@ async def test_agent_restart_reconnects_and_resubscribes_to_events(agent_factory
         await conn.aclose()
 
 
-def test_resumed_log_tail_drops_exactly_the_lines_already_shown():
-    from collections import deque
-
+def test_resumed_log_skips_exactly_the_lines_of_the_last_second_already_shown():
     from basepod_agent.protocol import LogLine
-    from basepod_desktop.core.connection import _after_overlap
+    from basepod_desktop.core.logcursor import LogCursor, ReplayFilter
 
     def lines(*pairs):
         return [LogLine(ts=ts, text=text) for ts, text in pairs]
 
-    seen = deque([("t1", "a"), ("t1", "b"), ("t2", "x"), ("t2", "x")])
-    replay = lines(("t1", "a"), ("t1", "b"), ("t2", "x"), ("t2", "x"), ("t2", "x"), ("t3", "c"))
-    # same second, same text: only the context tells the third "x" is new
-    assert [(ln.ts, ln.text) for ln in _after_overlap(seen, replay)] == [("t2", "x"), ("t3", "c")]
-    assert _after_overlap(seen, lines(("t9", "z"))) is None  # not in this part of the tail (yet)
-    assert _after_overlap(deque(), replay) == replay
+    cursor = LogCursor()
+    cursor.advance(lines(("t1", "a"), ("t1", "b"), ("t2", "x"), ("t2", "x")))
+    assert (cursor.second, cursor.seen_in_second) == ("t2", 2)
+    # The agent replays from second t2: the two "x" already shown, then what is new,
+    # even when the new line has the same second and the same text.
+    replay = ReplayFilter(cursor)
+    assert replay(lines(("t2", "x"))) == []
+    assert [(ln.ts, ln.text) for ln in replay(lines(("t2", "x"), ("t2", "x"), ("t3", "c")))] == [
+        ("t2", "x"), ("t3", "c")]
+    assert replay(lines(("t3", "d"))) == lines(("t3", "d"))
+
+
+def test_a_replay_that_starts_later_than_expected_keeps_every_line():
+    from basepod_agent.protocol import LogLine
+    from basepod_desktop.core.logcursor import LogCursor, ReplayFilter
+
+    cursor = LogCursor(second="t2", seen_in_second=3)
+    replay = ReplayFilter(cursor)
+    assert replay([LogLine(ts="t5", text="new")]) == [LogLine(ts="t5", text="new")]

@@ -63,7 +63,7 @@ async def app_logs(name: str, tail: int = Query(200), _: Caller = Depends(caller
 
 
 @router.websocket("/apps/{name}/logs/stream")
-async def app_logs_stream(websocket: WebSocket, name: str, tail: int = 100) -> None:
+async def app_logs_stream(websocket: WebSocket, name: str, tail: int = 100, since: str | None = None) -> None:
     await websocket.accept()
     svc: AgentServices = websocket.app.state.services
     try:
@@ -74,7 +74,7 @@ async def app_logs_stream(websocket: WebSocket, name: str, tail: int = 100) -> N
         return
 
     async def messages():
-        async for lines in svc.apps.follow_logs(name, tail):
+        async for lines in svc.apps.follow_logs(name, tail, since):
             yield LogBatch(lines=lines)
         yield LogEnd(reason="the container stopped")
 

@@ -250,15 +250,18 @@ class PodmanRuntime:
 
         return await self._call(work)
 
-    async def follow_logs(self, name: str, tail: int) -> AsyncIterator[list[str]]:
+    async def follow_logs(self, name: str, tail: int, since: int | None = None) -> AsyncIterator[list[str]]:
         """Yield batches of log lines as the container writes them, until it stops.
 
         Streams Podman's REST endpoint with httpx rather than podman-py, because a
         blocking reader thread could not be interrupted when the client goes away;
         an async stream is simply cancelled.
         """
-        params = {"follow": "true", "stdout": "true", "stderr": "true",
-                  "timestamps": "true", "tail": str(tail)}
+        params = {"follow": "true", "stdout": "true", "stderr": "true", "timestamps": "true"}
+        if since is not None:
+            params["since"] = str(since)  # unix seconds, inclusive; every line from then on
+        else:
+            params["tail"] = str(tail)
         try:
             async with self._http.stream(
                 "GET", f"/v4.0.0/libpod/containers/{name}/logs", params=params, timeout=None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timezone
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -73,6 +74,16 @@ def split_timestamp(line: str) -> LogLine:
 
 LifecycleListener = Callable[[str, str, str], None]
 """Called with (actor, action, app) after a lifecycle change succeeded."""
+
+
+def _epoch_of(moment: str) -> int:
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        raise AgentError(ErrorCode.INVALID_INPUT, f"since {moment!r} is not an RFC 3339 timestamp", "since") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp())
 
 
 class AppsService:
@@ -324,12 +335,19 @@ class AppsService:
             raise runtime_error(exc) from exc
         return [split_timestamp(line) for line in lines]
 
-    async def follow_logs(self, name: str, tail: int):
+    async def follow_logs(self, name: str, tail: int, since: str | None = None):
+        """Live log lines; with ``since`` (a line's timestamp) every line from that second on.
+
+        ``since`` is how a client resumes exactly after a dropped link: Podman's log
+        timestamps have one-second resolution here, so the client asks from the second of
+        the last line it has and skips the lines of that second it already showed.
+        """
         self._require(name)
         if not 0 <= tail <= MAX_LOG_TAIL:
             raise AgentError(ErrorCode.INVALID_INPUT, f"tail must be between 0 and {MAX_LOG_TAIL}", "tail")
+        since_epoch = _epoch_of(since) if since is not None else None
         try:
-            async for batch in self.runtime.follow_logs(container_name(name), tail):
+            async for batch in self.runtime.follow_logs(container_name(name), tail, since_epoch):
                 yield [split_timestamp(line) for line in batch]
         except ContainerMissing:
             raise AgentError(ErrorCode.NOT_FOUND, f"app {name!r} has no container (missing)") from None

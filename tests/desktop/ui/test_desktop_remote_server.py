@@ -76,6 +76,8 @@ def test_login_create_start_stop_follow_logs_and_survive_dropped_ssh(
 
 
     # Details: overview facts and the live log.
+    ui.wait_until(lambda: dash.selected_app() is not None and dash.buttons["details"].isEnabled(),
+                  what="the details action")
     dash.trigger("details")
     detail = window.detail
     assert window.stack.currentWidget() is detail
