@@ -178,7 +178,12 @@ class AgentClient:
     # --- streams ---------------------------------------------------------------------
 
     async def _stream(self, path: str, adapter: TypeAdapter) -> AsyncIterator:
-        """Yield typed messages from a WebSocket; a typed error message becomes an ApiError."""
+        """Yield typed messages from a WebSocket; a typed error message becomes an ApiError.
+
+        When the consumer closes the stream, a failure while closing the socket is not an
+        error to report (raising it would mask the consumer's GeneratorExit).
+        """
+        closing = False
         try:
             async with unix_connect(
                 self.socket_path, f"ws://basepod-agent{path}", additional_headers=self._headers(),
@@ -188,8 +193,14 @@ class AgentClient:
                     message = adapter.validate_json(raw)
                     if isinstance(message, StreamError):
                         raise api_error(_status_for(message.error.code), message.error)
-                    yield message
+                    try:
+                        yield message
+                    except GeneratorExit:
+                        closing = True
+                        raise
         except (OSError, websockets.ConnectionClosedError, websockets.InvalidHandshake) as exc:
+            if closing:
+                return
             raise AgentUnreachable(f"the stream {path} was cut: {exc}") from exc
 
     def follow_logs(self, name: str, tail: int = 100, since: str | None = None) -> AsyncIterator[LogStreamMessage]:

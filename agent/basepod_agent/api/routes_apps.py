@@ -74,7 +74,7 @@ async def app_logs_stream(websocket: WebSocket, name: str, tail: int = 100, sinc
         return
 
     async def messages():
-        async for lines in svc.apps.follow_logs(name, tail, since):
+        async for lines in streams.coalesce(svc.apps.follow_logs(name, tail, since)):
             yield LogBatch(lines=lines)
         yield LogEnd(reason="the container stopped")
 
