@@ -18,7 +18,10 @@ from typing import Optional
 
 from pydantic import BaseModel, ValidationError
 
-from basepod_agent.protocol import AppCreate, AppInfo, AppRemoved, AppStateChanged, Event, Hello
+from basepod_agent.protocol import (
+    AppCreate, AppInfo, AppRemoved, AppStateChanged, EnvChanged, EnvState, EnvView, Event, HealthChanged,
+    HealthConfig, HealthHistory, HealthReport, Hello,
+)
 from basepod_desktop.client import ClientError
 from basepod_desktop.core import paths
 from basepod_desktop.core.connection import ConnectionStatus, ConnState, ServerConnection
@@ -42,6 +45,10 @@ class ServerSnapshot(BaseModel):
 
     def app(self, name: str) -> Optional[AppInfo]:
         return next((a for a in self.apps if a.name == name), None)
+
+    def health_counts(self) -> Counter:
+        """green/yellow/red of the monitored apps (unmonitored ones are not counted)."""
+        return Counter(app.health.value for app in self.apps if app.health is not None)
 
 
 class FleetCache:
@@ -149,6 +156,33 @@ class Fleet:
         self._store_app(name, info)
         return info
 
+    async def apply_app(self, name: str, app: str) -> AppInfo:
+        """Recreate the container with its saved env (clears "restart needed")."""
+        info = await self.connection(name).call(lambda c: c.apply_app(app))
+        self._store_app(name, info)
+        return info
+
+    # --- env and health (the app page's tabs) ------------------------------------------
+
+    async def get_env(self, name: str, app: str) -> EnvView:
+        return await self.connection(name).call(lambda c: c.get_env(app))
+
+    async def put_env(self, name: str, app: str, env: dict[str, str], revision: Optional[int]) -> EnvState:
+        state = await self.connection(name).call(lambda c: c.put_env(app, env, revision))
+        self._update_app(name, app, env_keys=state.keys, restart_needed=state.restart_needed)
+        return state
+
+    async def get_health(self, name: str, app: str) -> HealthReport:
+        return await self.connection(name).call(lambda c: c.get_health(app))
+
+    async def put_health(self, name: str, app: str, config: HealthConfig) -> HealthReport:
+        report = await self.connection(name).call(lambda c: c.put_health(app, config))
+        self._update_app(name, app, health=report.status if report.monitored else None)
+        return report
+
+    async def health_history(self, name: str, app: str, limit: int = 200) -> HealthHistory:
+        return await self.connection(name).call(lambda c: c.health_history(app, limit))
+
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -180,6 +214,11 @@ class Fleet:
             self._spawn(self._quiet(self.get_app(name, event.app)))  # times, ports, ...
         elif isinstance(event, AppRemoved):
             self._drop_app(name, event.app)
+        elif isinstance(event, HealthChanged):
+            self._update_app(name, event.app, health=event.status)
+        elif isinstance(event, EnvChanged):
+            self._update_app(name, event.app, restart_needed=event.restart_needed)
+            self._spawn(self._quiet(self.get_app(name, event.app)))  # env_keys
         for cb in list(self.event_listeners):
             cb(name, event)
 
@@ -200,6 +239,11 @@ class Fleet:
         snap.apps = sorted([a for a in snap.apps if a.name != app.name] + [app], key=lambda a: a.name)
         snap.updated_at = datetime.now(timezone.utc)
         self._apps_changed(name)
+
+    def _update_app(self, name: str, app: str, **fields) -> None:
+        info = self.snapshot(name).app(app)
+        if info is not None:
+            self._store_app(name, info.model_copy(update=fields))
 
     def _drop_app(self, name: str, app: str) -> None:
         snap = self.snapshot(name)

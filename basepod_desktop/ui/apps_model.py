@@ -14,12 +14,15 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from basepod_agent.protocol import AppInfo, AppStatus
 from basepod_desktop.core.fleet import app_url
 from basepod_desktop.core.profiles import ServerProfile
+from basepod_desktop.ui import theme
+from basepod_desktop.ui.widgets.health import HEALTH_ROLE, RESTART_ROLE
 from basepod_desktop.ui.widgets.status import STATUS_ROLE
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 APP_ROLE = Qt.ItemDataRole.UserRole + 2
-COLUMNS = ("Name", "Status", "Image", "URL", "Uptime")
-COL_NAME, COL_STATUS, COL_IMAGE, COL_URL, COL_UPTIME = range(len(COLUMNS))
+COLUMNS = ("Name", "Status", "Health", "Image", "URL", "Uptime")
+COL_NAME, COL_STATUS, COL_HEALTH, COL_IMAGE, COL_URL, COL_UPTIME = range(len(COLUMNS))
+_HEALTH_ORDER = {"red": 0, "yellow": 1, "green": 2}
 _STATUS_ORDER = {AppStatus.EXITED: 0, AppStatus.MISSING: 1, AppStatus.RUNNING: 2, AppStatus.PAUSED: 3,
                  AppStatus.CREATED: 4, AppStatus.STOPPED: 5, AppStatus.UNKNOWN: 6}
 
@@ -100,6 +103,10 @@ class AppsTableModel(QAbstractTableModel):
             return app
         if role == STATUS_ROLE:
             return app.status.value
+        if role == HEALTH_ROLE:
+            return app.health.value if app.health else None
+        if role == RESTART_ROLE:
+            return app.restart_needed
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(app, col)
         if role == SORT_ROLE:
@@ -107,12 +114,17 @@ class AppsTableModel(QAbstractTableModel):
                 return _STATUS_ORDER.get(app.status, 9)
             if col == COL_UPTIME:
                 return uptime_seconds(app) or -1.0
+            if col == COL_HEALTH:
+                return _HEALTH_ORDER.get(app.health.value if app.health else "", 3)
             return (self._display(app, col) or "").lower()
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_STATUS and app.exit_code is not None:
                 return f"exited with code {app.exit_code}"
             if col == COL_URL:
                 return "Double-click the row for details; Ctrl+O opens the URL"
+            if col == COL_HEALTH:
+                note = " · env changed: apply to restart with the new values" if app.restart_needed else ""
+                return theme.HEALTH_LABELS[app.health.value if app.health else None] + note
             return self._display(app, col)
         if role == Qt.ItemDataRole.FontRole and col == COL_NAME:
             from PySide6.QtGui import QFont
@@ -130,6 +142,8 @@ class AppsTableModel(QAbstractTableModel):
             return app.image
         if col == COL_URL:
             return self.url_of(app)
+        if col == COL_HEALTH:
+            return theme.HEALTH_LABELS[app.health.value if app.health else None]
         seconds = uptime_seconds(app)
         return format_duration(seconds) if seconds is not None else "—"
 

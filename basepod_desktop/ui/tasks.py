@@ -41,6 +41,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self.notifier = notifier
         self._running: set[asyncio.Task] = set()
+        self._all: set[asyncio.Task] = set()
 
     @property
     def busy(self) -> bool:
@@ -54,19 +55,28 @@ class TaskRunner(QObject):
         busy_widget: Optional[QWidget] = None,
         on_success: Optional[Callable[[Any], None]] = None,
         on_error: Optional[ErrorHandler] = None,
+        background: bool = False,
     ) -> asyncio.Task:
-        """Schedule ``coro``; ``what`` titles the error banner ("Could not stop web")."""
+        """Schedule ``coro``; ``what`` titles the error banner ("Could not stop web").
+
+        ``background`` work (a periodic refresh) does not switch the busy bar on: a bar
+        blinking every few seconds would say "working" when nothing was asked for.
+        """
         if busy_widget is not None:
             _set_busy(busy_widget, +1)
         task = asyncio.ensure_future(coro)
-        self._running.add(task)
-        if len(self._running) == 1:
-            self.sig_busy_changed.emit(True)
+        self._all.add(task)
+        if not background:
+            self._running.add(task)
+            if len(self._running) == 1:
+                self.sig_busy_changed.emit(True)
 
         def done(t: asyncio.Task) -> None:
-            self._running.discard(t)
-            if not self._running:
-                self.sig_busy_changed.emit(False)
+            self._all.discard(t)
+            if t in self._running:
+                self._running.discard(t)
+                if not self._running:
+                    self.sig_busy_changed.emit(False)
             if busy_widget is not None:
                 _set_busy(busy_widget, -1)
             if t.cancelled():
@@ -90,7 +100,7 @@ class TaskRunner(QObject):
         return task
 
     async def cancel_all(self) -> None:
-        tasks = list(self._running)
+        tasks = list(self._all)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

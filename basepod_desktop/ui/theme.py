@@ -49,6 +49,10 @@ _CONN_KEYS = {
     "error": "danger", "needs_login": "info", "needs_host_key_confirmation": "info", "closed": "muted",
 }
 
+#: Health verdict -> colour key and the word shown next to the dot.
+_HEALTH_KEYS = {"green": "success", "yellow": "warning", "red": "danger"}
+HEALTH_LABELS = {"green": "healthy", "yellow": "degraded", "red": "unhealthy", None: "not checked"}
+
 _current: Palette = LIGHT
 
 
@@ -62,6 +66,10 @@ def status_color(status: str) -> QColor:
 
 def connection_color(state: str) -> QColor:
     return QColor(getattr(_current, _CONN_KEYS.get(state, "muted")))
+
+
+def health_color(status: str | None) -> QColor:
+    return QColor(getattr(_current, _HEALTH_KEYS.get(status or "", "border")))
 
 
 def system_prefers_dark() -> bool:
@@ -143,6 +151,17 @@ def stylesheet(p: Palette) -> str:
     QTabBar::tab {{ padding: 8px 16px; margin-right: 4px; color: {p.muted}; border: none;
                     border-bottom: 2px solid transparent; }}
     QTabBar::tab:selected {{ color: {p.text}; border-bottom: 2px solid {p.accent}; font-weight: 600; }}
+    #Callout {{ border-radius: 8px; border: 1px solid {p.border}; background: {p.window}; }}
+    #Callout[tone="warning"] {{ border-left: 4px solid {p.warning}; }}
+    #Callout[tone="danger"] {{ border-left: 4px solid {p.danger}; }}
+    #Callout[tone="info"] {{ border-left: 4px solid {p.info}; }}
+    #SectionTitle {{ font-size: 14px; font-weight: 600; }}
+    #Stat {{ font-size: 18px; font-weight: 600; }}
+    QCheckBox {{ spacing: 8px; }}
+    QDoubleSpinBox {{ background: {p.surface}; border: 1px solid {p.border}; border-radius: 7px;
+                      padding: 5px 8px; }}
+    QListWidget#Events {{ background: {p.surface}; border: 1px solid {p.border}; border-radius: 8px; }}
+    QListWidget#Events::item {{ padding: 6px 4px; border-bottom: 1px solid {p.border}; }}
     #Banner {{ border-radius: 8px; border: 1px solid {p.border}; background: {p.surface}; }}
     QToolTip {{ background: {p.surface}; color: {p.text}; border: 1px solid {p.border}; }}
     """

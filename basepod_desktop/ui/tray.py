@@ -1,7 +1,7 @@
 """Tray icon: fleet health at a glance, and desktop notifications for bad news.
 
-Notified: an app stopping on its own (``AppStateChanged.unexpected``) on any connected
-server, and a server that was connected and stays unreachable for ``UNREACHABLE_GRACE_MS``
+Notified: an app stopping on its own (``AppStateChanged.unexpected``) or turning red
+in its health check (``HealthChanged``) on any connected server, and a server that was connected and stays unreachable for ``UNREACHABLE_GRACE_MS``
 (a two-second blip that reconnects by itself is not worth a notification). Each notice
 is mirrored into the in-window notification area, so nothing depends on a tray existing.
 """
@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from basepod_agent.protocol import AppStateChanged
+from basepod_agent.protocol import AppStateChanged, HealthChanged, HealthStatus
 from basepod_desktop.core.connection import ConnectionStatus, ConnState
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.context import UiContext
@@ -78,9 +78,10 @@ class Tray(QObject):
         conns = self.ctx.fleet.connections
         states = [c.status.state for c in conns.values()]
         crashed = sum(self.ctx.fleet.snapshot(n).counts().get("exited", 0) for n in conns)
+        unhealthy = sum(self.ctx.fleet.snapshot(n).health_counts().get("red", 0) for n in conns)
         running = sum(self.ctx.fleet.snapshot(n).counts().get("running", 0) for n in conns)
         up = sum(1 for s in states if s is ConnState.CONNECTED)
-        if crashed or ConnState.ERROR in states:
+        if crashed or unhealthy or ConnState.ERROR in states:
             key = "error"
         elif any(s in (ConnState.CONNECTING, ConnState.RECONNECTING) for s in states):
             key = "connecting"
@@ -89,7 +90,7 @@ class Tray(QObject):
         else:
             key = "offline"
         self.icon.setIcon(app_icon(theme.connection_color(key)))
-        crash_note = f", {crashed} crashed" if crashed else ""
+        crash_note = (f", {crashed} crashed" if crashed else "") + (f", {unhealthy} unhealthy" if unhealthy else "")
         self.icon.setToolTip(f"Basepod: {up}/{len(states)} servers connected, {running} apps running{crash_note}")
 
     def notify(self, title: str, text: str, level: str = "warning") -> None:
@@ -126,6 +127,10 @@ class Tray(QObject):
             code = f" with exit code {event.exit_code}" if event.exit_code is not None else ""
             self.notify(f"{event.app} stopped unexpectedly",
                         f"on {self.ctx.display_name(name)}{code}", level="error")
+        elif isinstance(event, HealthChanged) and event.status is HealthStatus.RED \
+                and event.previous is not HealthStatus.RED:
+            self.notify(f"{event.app} is unhealthy", f"on {self.ctx.display_name(name)}: {event.reason}",
+                        level="error")
 
     def _activated(self, reason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):

@@ -1,4 +1,5 @@
-"""One app: what its container is doing (Overview) and what it prints (Logs).
+"""One app: what its container is doing (Overview), what it prints (Logs), its
+variables (Env) and its health check (Health).
 
 The log tab is fed from ``ServerConnection.follow_logs``, which re-attaches by itself
 after a dropped link; this page only reflects that in the viewer's live state and a
@@ -26,6 +27,10 @@ from basepod_desktop.ui.apps_model import format_duration, uptime_seconds
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.confirm import confirm
 from basepod_desktop.ui.logs.viewer import LogViewer
+from basepod_desktop.ui.pages.env_tab import EnvTab
+from basepod_desktop.ui.pages.health_tab import HealthTab
+from basepod_desktop.ui.widgets.callout import Callout
+from basepod_desktop.ui.widgets.health import HealthDot
 from basepod_desktop.ui.widgets.status import StatusPill
 
 LOG_TAIL = 500
@@ -59,6 +64,11 @@ class AppDetailPage(QWidget):
         header.addSpacing(6)
         self.pill = StatusPill()
         header.addWidget(self.pill)
+        self.health_dot = HealthDot(10)
+        header.addWidget(self.health_dot)
+        self.health_label = QLabel()
+        self.health_label.setObjectName("Muted")
+        header.addWidget(self.health_label)
         header.addStretch()
         self.actions_bar = QWidget()
         bar = QHBoxLayout(self.actions_bar)
@@ -77,6 +87,9 @@ class AppDetailPage(QWidget):
         self.subtitle = QLabel()
         self.subtitle.setObjectName("PageSubtitle")
         col.addWidget(self.subtitle)
+        self.restart_callout = Callout()
+        self.restart_callout.sig_action.connect(lambda _k: self.apply())
+        col.addWidget(self.restart_callout)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(False)
         self.overview = QWidget()
@@ -107,10 +120,17 @@ class AppDetailPage(QWidget):
         self.viewer = LogViewer(logs)
         logs_col.addWidget(self.viewer, 1)
         self.tabs.addTab(logs, "Logs")
+        self.env_tab = EnvTab(ctx)
+        self.tabs.addTab(self.env_tab, "Env")
+        self.health_tab = HealthTab(ctx)
+        self.tabs.addTab(self.health_tab, "Health")
+        self.tabs.currentChanged.connect(self._tab_changed)
         col.addWidget(self.tabs, 1)
         for keys, slot in (("Esc", self.sig_back_requested.emit), ("Alt+Left", self.sig_back_requested.emit),
                            ("Ctrl+1", lambda: self.tabs.setCurrentIndex(0)),
                            ("Ctrl+2", lambda: self.tabs.setCurrentIndex(1)),
+                           ("Ctrl+3", lambda: self.tabs.setCurrentWidget(self.env_tab)),
+                           ("Ctrl+4", lambda: self.tabs.setCurrentWidget(self.health_tab)),
                            ("Ctrl+O", lambda: self.trigger("open")),
                            (QKeySequence(Qt.Key.Key_Delete), lambda: self.trigger("delete"))):
             action = QAction(self, shortcut=QKeySequence(keys))
@@ -131,7 +151,13 @@ class AppDetailPage(QWidget):
             self._follow_logs()
             if not self.ctx.fleet.is_stale(server):
                 self.ctx.tasks.run(self.ctx.fleet.get_app(server, app), what=f"Could not load {app}")
+            self.env_tab.server = self.env_tab.app = None  # loads when its tab is opened
+            self.health_tab.show_app(server, app)
         self._render()
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.env_tab and self.server is not None:
+            self.env_tab.show_app(self.server, self.app_name)
 
     def stop_logs(self) -> None:
         if self._log_task is not None:
@@ -195,6 +221,7 @@ class AppDetailPage(QWidget):
             self.subtitle.setText(f"{self.app_name} is no longer on {self.ctx.display_name(self.server)}.")
             for button in self.buttons.values():
                 button.setEnabled(False)
+            self.restart_callout.hide()
             return
         self.pill.set_status(app.status.value, theme.status_color(app.status.value))
         profile = self.ctx.profile(self.server)
@@ -207,6 +234,16 @@ class AppDetailPage(QWidget):
         self.buttons["restart"].setEnabled(live)
         self.buttons["delete"].setEnabled(live)
         self.buttons["open"].setEnabled(True)
+        health = app.health.value if app.health else None
+        self.health_dot.set_status(health)
+        self.health_label.setText(theme.HEALTH_LABELS[health])
+        if app.restart_needed:
+            self.restart_callout.show_message(
+                "warning", f"<b>Restart needed.</b> The env of {app.name} changed; the app still runs with "
+                "the old values until its container is recreated.", (("apply", "Apply now", True),))
+            self.restart_callout.buttons["apply"].setEnabled(live)
+        else:
+            self.restart_callout.hide()
         uptime = uptime_seconds(app)
         values = {
             "State": app.status.value, "Exit code": "—" if app.exit_code is None else str(app.exit_code),
@@ -236,6 +273,15 @@ class AppDetailPage(QWidget):
                     "Delete app", lambda: self._act(server, app.name, "delete"))
         else:
             self._act(server, app.name, key)
+
+    def apply(self) -> None:
+        app = self.app()
+        if app is None or self.ctx.fleet.is_stale(self.server):
+            return
+        server, name = self.server, app.name
+        self.ctx.tasks.run(self.ctx.fleet.apply_app(server, name), what=f"Could not apply the env of {name}",
+                           busy_widget=self.restart_callout,
+                           on_success=lambda _a: self.ctx.notifier.success(f"{name} recreated with its new env"))
 
     def _act(self, server: str, app: str, verb: str) -> None:
         def done(_result) -> None:

@@ -19,12 +19,14 @@ from basepod_agent.protocol import AppInfo, AppStatus
 from basepod_desktop.core.connection import ConnectionStatus
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.apps_model import (
-    APP_ROLE, COL_IMAGE, COL_NAME, COL_STATUS, COL_UPTIME, COL_URL, AppsFilterProxy, AppsTableModel,
+    APP_ROLE, COL_HEALTH, COL_IMAGE, COL_NAME, COL_STATUS, COL_UPTIME, COL_URL, AppsFilterProxy,
+    AppsTableModel,
 )
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.confirm import confirm
 from basepod_desktop.ui.dialogs.create_app import CreateAppDialog
 from basepod_desktop.ui.tray import app_icon
+from basepod_desktop.ui.widgets.health import HealthDelegate
 from basepod_desktop.ui.widgets.panels import ConnectionBanner, EmptyState
 from basepod_desktop.ui.widgets.status import StatusDelegate, StatusPill
 
@@ -95,6 +97,7 @@ class DashboardPage(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for key, label, tip in (("start", "▶ Start", "Start (Ctrl+Shift+S)"), ("stop", "■ Stop", "Stop (Ctrl+Shift+X)"),
                                 ("restart", "↻ Restart", "Restart (Ctrl+Shift+R)"),
+                                ("apply", "Apply env", "Recreate the app with its changed env"),
                                 ("open", "Open in browser", "Open the app's URL (Ctrl+O)"),
                                 ("copy", "Copy URL", "Copy the app's URL (Ctrl+Shift+C)"),
                                 ("details", "Details", "Show status and logs (Enter)"),
@@ -102,6 +105,8 @@ class DashboardPage(QWidget):
             button = QPushButton(label, toolTip=tip)
             if key == "delete":
                 button.setProperty("role", "danger")
+            if key == "apply":
+                button.setProperty("role", "primary")
             button.clicked.connect(lambda _=False, k=key: self.trigger(k))
             self.buttons[key] = button
             if key == "delete":
@@ -118,6 +123,7 @@ class DashboardPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setItemDelegateForColumn(COL_STATUS, StatusDelegate(self.table))
+        self.table.setItemDelegateForColumn(COL_HEALTH, HealthDelegate(self.table))
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(40)
         self.table.setShowGrid(False)
@@ -127,11 +133,13 @@ class DashboardPage(QWidget):
         head.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, mode in ((COL_NAME, QHeaderView.ResizeMode.ResizeToContents),
                              (COL_STATUS, QHeaderView.ResizeMode.Fixed),
+                             (COL_HEALTH, QHeaderView.ResizeMode.Fixed),
                              (COL_IMAGE, QHeaderView.ResizeMode.Stretch),
                              (COL_URL, QHeaderView.ResizeMode.ResizeToContents),
                              (COL_UPTIME, QHeaderView.ResizeMode.ResizeToContents)):
             head.setSectionResizeMode(column, mode)
         head.resizeSection(COL_STATUS, 120)
+        head.resizeSection(COL_HEALTH, 250)
         self.table.doubleClicked.connect(lambda _i: self.trigger("details"))
         self.table.activated.connect(lambda _i: self.trigger("details"))
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
@@ -251,6 +259,8 @@ class DashboardPage(QWidget):
         self.buttons["stop"].setEnabled(live and running)
         self.buttons["restart"].setEnabled(live and app is not None)
         self.buttons["delete"].setEnabled(live and app is not None)
+        self.buttons["apply"].setEnabled(live and app is not None and app.restart_needed)
+        self.buttons["apply"].setVisible(app is not None and app.restart_needed)
         for key in ("open", "copy", "details"):
             self.buttons[key].setEnabled(app is not None)
 
@@ -295,8 +305,10 @@ class DashboardPage(QWidget):
             self._act(server, app.name, key)
 
     def _act(self, server: str, app: str, verb: str) -> None:
-        done = {"start": "started", "stop": "stopped", "restart": "restarted", "delete": "deleted"}[verb]
-        self.ctx.tasks.run(self.ctx.fleet.act(server, app, verb), what=f"Could not {verb} {app}",
+        done = {"start": "started", "stop": "stopped", "restart": "restarted", "delete": "deleted",
+                "apply": "recreated with its new env"}[verb]
+        call = self.ctx.fleet.apply_app(server, app) if verb == "apply" else self.ctx.fleet.act(server, app, verb)
+        self.ctx.tasks.run(call, what=f"Could not {verb} {app}",
                            busy_widget=self.actions_bar,
                            on_success=lambda _r: self.ctx.notifier.success(f"{app} {done}"))
 

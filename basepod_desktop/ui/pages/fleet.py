@@ -61,6 +61,9 @@ class ServerCard(QFrame):
         self.counts = QLabel()
         self.counts.setTextFormat(Qt.TextFormat.RichText)
         col.addWidget(self.counts)
+        self.health = QLabel()
+        self.health.setTextFormat(Qt.TextFormat.RichText)
+        col.addWidget(self.health)
         self.stale = QLabel()
         self.stale.setObjectName("Muted")
         self.stale.setStyleSheet("font-size: 11px;")
@@ -172,6 +175,12 @@ class FleetPage(QWidget):
             card.counts.setText("&nbsp;&nbsp;".join(parts))
         else:
             card.counts.setText("No apps" if snap.updated_at else "Not reached yet")
+        health = snap.health_counts()
+        words = (("green", "healthy"), ("yellow", "degraded"), ("red", "unhealthy"))
+        card.health.setText("&nbsp;&nbsp;".join(
+            f"<span style='color:{theme.health_color(s).name()}'>●</span> {health[s]} {w}" for s, w in words if health.get(s)))
+        card.health.setToolTip("Health checks of the monitored apps")
+        card.health.setVisible(bool(health))
         if not status.is_connected and snap.updated_at is not None:
             card.stale.setText(f"Stale: last seen {_ago(snap.updated_at)}")
         elif not status.is_connected and status.reason:
