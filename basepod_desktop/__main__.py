@@ -7,6 +7,7 @@ keyring or the local agent before the first paint.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -42,14 +43,34 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setDesktopFileName("basepod")
     qapp.setQuitOnLastWindowClosed(False)  # the tray may keep us alive; quit is explicit
     loop = qasync.QEventLoop(qapp)
+    # Tasks made before the loop runs (app.start) must land on this loop, not a default one.
+    asyncio.set_event_loop(loop)
     no_local = args.no_local_agent or os.environ.get("BASEPOD_NO_LOCAL_AGENT") == "1"
     with loop:
         app = BasepodApp(qapp, local_agent=False if no_local else None)
         if args.quit_after_paint:
             app.window.sig_first_paint.connect(app.quit)
+        _quit_on_signals(app)
         app.start()
         loop.run_until_complete(app.wait_closed())
     return 0
+
+
+def _quit_on_signals(app) -> None:
+    """SIGTERM/SIGINT close the app properly (the local agent is stopped, not orphaned).
+
+    Python runs signal handlers only between bytecodes, and Qt's loop runs in C++: a cheap
+    timer gives the interpreter a chance to notice the signal.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: app.quit())
+    app._signal_timer = QTimer()
+    app._signal_timer.timeout.connect(lambda: None)
+    app._signal_timer.start(250)
 
 
 if __name__ == "__main__":

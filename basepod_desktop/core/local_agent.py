@@ -9,10 +9,12 @@ second window, or one left from a crash) it is reused and not stopped on exit.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -81,7 +83,7 @@ class LocalAgent:
             self._process = await asyncio.create_subprocess_exec(
                 *agent_command("serve", "--state-dir", str(self.state_dir), *self.serve_args),
                 stdin=asyncio.subprocess.DEVNULL, stdout=logfile, stderr=logfile,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_die_with_parent,
             )
         finally:
             logfile.close()
@@ -137,6 +139,18 @@ class LocalAgent:
         if process.returncode != 0:
             raise LocalAgentError(f"Could not initialise the local agent: {output.decode(errors='replace')[-800:]}")
         await asyncio.to_thread(self.tokens.set, CREDENTIAL_KEY, json.dumps({"email": email, "password": password}))
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the agent gets SIGTERM (and stops its Podman service) if the desktop dies
+    without stopping it (killed, crashed), instead of lingering as an orphan."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _tail(path: Path, size: int = 1500) -> str:
