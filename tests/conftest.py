@@ -106,3 +106,36 @@ def shared_agent(podman_service: PodmanService, tmp_path_factory: pytest.TempPat
         yield agent
     finally:
         _dispose_agent(agent, tmp_path_factory.mktemp("shared-agent-log"))
+
+
+FAST_STOP = ["--stop-timeout", "1"]  # busybox httpd as PID 1 ignores SIGTERM
+
+
+@pytest.fixture
+def agent(agent_factory):
+    """A fresh agent for one test, on the session's isolated Podman."""
+    return agent_factory(extra_args=FAST_STOP)
+
+
+@pytest.fixture
+def token(agent):
+    """A session token of ``agent``'s admin."""
+    status, body = agent.request("POST", "/api/auth/login",
+                                 {"email": agent.admin_email, "password": agent.admin_password})
+    assert status == 200, body
+    return body["token"]
+
+
+@pytest.fixture
+def own_sshd() -> Iterator[SshServer]:
+    """An sshd of the test's own, for tests that drop connections or change host keys."""
+    require_binaries("/usr/sbin/sshd", "ssh-keygen", "ssh")
+    base = short_tmpdir("bp-ssh-own-")
+    server = SshServer(base)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+

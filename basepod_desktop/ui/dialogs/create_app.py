@@ -11,7 +11,7 @@ import shlex
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QVBoxLayout,
+    QDialog, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QSpinBox, QVBoxLayout,
     QWidget,
 )
 
@@ -19,6 +19,7 @@ from basepod_agent.protocol import AppCreate
 from basepod_agent.protocol import validation as rules
 from basepod_desktop.client import ApiError
 from basepod_desktop.ui.context import UiContext
+from basepod_desktop.ui.widgets.forms import FieldErrors, accept_buttons
 
 
 class CreateAppDialog(QDialog):
@@ -47,37 +48,21 @@ class CreateAppDialog(QDialog):
         self.command = QLineEdit(placeholderText="optional, e.g.  httpd -f -p 8080")
         self.env = QPlainTextEdit(placeholderText="optional, one KEY=value per line")
         self.env.setFixedHeight(80)
-        self.errors: dict[str, QLabel] = {}
+        self.field_errors = FieldErrors()
+        self.errors = self.field_errors.labels
         for key, label, widget in (("name", "Name", self.name), ("image", "Image", self.image),
                                    ("port", "Container port", self.port), ("command", "Command", self.command),
                                    ("env", "Environment", self.env)):
-            form.addRow(label, widget)
-            error = QLabel()
-            error.setObjectName("FieldError")
-            error.setWordWrap(True)
-            error.hide()
-            form.addRow("", error)
-            self.errors[key] = error
+            self.field_errors.add_row(form, key, label, widget)
         col.addLayout(form)
-        self.general_error = QLabel()
-        self.general_error.setObjectName("FieldError")
-        self.general_error.setWordWrap(True)
-        self.general_error.hide()
-        col.addWidget(self.general_error)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.create_button = self.buttons.addButton("Create app", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.create_button.setProperty("role", "primary")
-        self.create_button.setDefault(True)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        col.addWidget(self.field_errors.general)
+        self.buttons, self.create_button = accept_buttons("Create app", self.submit, self.reject)
         col.addWidget(self.buttons)
         self._widgets = {"name": self.name, "image": self.image, "port": self.port,
                          "command": self.command, "env": self.env}
 
     def set_error(self, field: str | None, message: str) -> None:
-        label = self.errors.get(field or "", self.general_error)
-        label.setText(message)
-        label.show()
+        self.field_errors.show(field, message)
         widget = self._widgets.get(field or "")
         if widget is not None:
             widget.setProperty("invalid", True)
@@ -85,8 +70,7 @@ class CreateAppDialog(QDialog):
             widget.setFocus()
 
     def clear_errors(self) -> None:
-        for label in [*self.errors.values(), self.general_error]:
-            label.hide()
+        self.field_errors.clear()
         for widget in self._widgets.values():
             widget.setProperty("invalid", False)
             widget.style().polish(widget)

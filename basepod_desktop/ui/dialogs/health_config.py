@@ -12,13 +12,14 @@ from typing import Optional
 from pydantic import ValidationError
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QCheckBox, QDialog, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
     QSpinBox, QVBoxLayout, QWidget,
 )
 
 from basepod_agent.protocol import HealthConfig, HealthReport
 from basepod_desktop.client import ApiError
 from basepod_desktop.ui.context import UiContext
+from basepod_desktop.ui.widgets.forms import FieldErrors, accept_buttons
 
 _WORDS = {"timeout_seconds": "the timeout", "interval_seconds": "the interval",
           "expected_status_min": "the lowest expected status", "expected_status_max": "the highest"}
@@ -77,7 +78,8 @@ class HealthConfigDialog(QDialog):
         self.grace = _seconds(config.grace_seconds, minimum=0)
         self.auto_restart = QCheckBox("Restart the app when it becomes unhealthy", checked=config.auto_restart)
         self._base = config
-        self.errors: dict[str, QLabel] = {}
+        self.field_errors = FieldErrors()
+        self.errors = self.field_errors.labels
         self._widgets: dict[str, QWidget] = {"path": self.path, "interval": self.interval, "timeout": self.timeout,
                                              "threshold": self.threshold, "status": status_row, "grace": self.grace}
         form.addRow("", self.enabled)
@@ -89,39 +91,21 @@ class HealthConfigDialog(QDialog):
                 ("status", "Expected status", status_row, "HTTP status codes that count as healthy"),
                 ("grace", "Start-up grace", self.grace, "Failures right after a start do not count")):
             widget.setToolTip(tip)
-            form.addRow(label, widget)
-            error = QLabel()
-            error.setObjectName("FieldError")
-            error.setWordWrap(True)
-            error.hide()
-            form.addRow("", error)
-            self.errors[key] = error
+            self.field_errors.add_row(form, key, label, widget)
         form.addRow("", self.auto_restart)
         col.addLayout(form)
-        self.general_error = QLabel()
-        self.general_error.setObjectName("FieldError")
-        self.general_error.setWordWrap(True)
-        self.general_error.hide()
-        col.addWidget(self.general_error)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.save_button = self.buttons.addButton("Save health check", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.save_button.setProperty("role", "primary")
-        self.save_button.setDefault(True)
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        col.addWidget(self.field_errors.general)
+        self.buttons, self.save_button = accept_buttons("Save health check", self.submit, self.reject)
         col.addWidget(self.buttons)
 
     def set_error(self, field: Optional[str], message: str) -> None:
         key = _FIELD_OF.get(field or "", field or "")
-        label = self.errors.get(key, self.general_error)
         for name, word in _WORDS.items():
             message = message.replace(name, word)
-        label.setText(message[:1].upper() + message[1:])
-        label.show()
+        self.field_errors.show(key, message[:1].upper() + message[1:])
 
     def clear_errors(self) -> None:
-        for label in [*self.errors.values(), self.general_error]:
-            label.hide()
+        self.field_errors.clear()
 
     def config(self) -> Optional[HealthConfig]:
         self.clear_errors()

@@ -11,11 +11,12 @@ from typing import Optional
 from pydantic import ValidationError
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QButtonGroup, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
     QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from basepod_desktop.core.profiles import DEFAULT_REMOTE_SOCKET, ServerProfile
+from basepod_desktop.ui.widgets.forms import FieldErrors, accept_buttons
 
 
 class ServerDialog(QDialog):
@@ -61,29 +62,19 @@ class ServerDialog(QDialog):
         auth_row.addWidget(self.use_file)
         auth_row.addStretch()
         self.socket = QLineEdit(DEFAULT_REMOTE_SOCKET)
-        self.errors: dict[str, QLabel] = {}
+        self.field_errors = FieldErrors()
+        self.errors = self.field_errors.labels
         rows = (("name", "Name", self.name), ("host", "Host", self.host), ("port", "SSH port", self.port),
                 ("user", "User", self.user), ("auth", "Authentication", auth_row),
                 ("key_path", "", key_row), ("socket", "Agent socket", self.socket))
         for key, label, widget in rows:
-            form.addRow(label, widget)
-            error = QLabel()
-            error.setObjectName("FieldError")
-            error.setWordWrap(True)
-            error.hide()
-            form.addRow("", error)
-            self.errors[key] = error
+            self.field_errors.add_row(form, key, label, widget)
         col.addLayout(form)
         self.use_file.toggled.connect(self.key_path.setEnabled)
         self.use_file.toggled.connect(browse.setEnabled)
         self.key_path.setEnabled(False)
         browse.setEnabled(False)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.save_button = buttons.addButton("Save" if profile else "Add server",
-                                             QDialogButtonBox.ButtonRole.AcceptRole)
-        self.save_button.setProperty("role", "primary")
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
+        buttons, self.save_button = accept_buttons("Save" if profile else "Add server", self.submit, self.reject)
         col.addWidget(buttons)
         if profile:
             self._fill(profile)
@@ -105,8 +96,7 @@ class ServerDialog(QDialog):
             self.key_path.setText(path)
 
     def profile(self) -> Optional[ServerProfile]:
-        for label in self.errors.values():
-            label.hide()
+        self.field_errors.clear()
         name = self.name.text().strip()
         if name in self.taken:
             self._error("name", f"A server named {name!r} already exists.")
@@ -134,5 +124,4 @@ class ServerDialog(QDialog):
             self.accept()
 
     def _error(self, field: str, message: str) -> None:
-        self.errors[field].setText(message)
-        self.errors[field].show()
+        self.field_errors.show(field, message)

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from harness import SshServer
 from harness.system import short_tmpdir
 from tunnel_support import AGENT_BODY
 
@@ -51,16 +50,4 @@ async def agent_socket():
     finally:
         server.close()
         await server.wait_closed()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def own_sshd():
-    """A private sshd for tests that drop connections or rotate the host key."""
-    base = short_tmpdir("bp-ssh-own-")
-    server = SshServer(base).start()
-    try:
-        yield server
-    finally:
-        server.stop()
         shutil.rmtree(base, ignore_errors=True)

@@ -9,7 +9,6 @@ together, exactly as in the running app. No pytest-asyncio loop is involved.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ import pytest
 import qasync
 
 from harness import SshServer
-from harness.system import short_tmpdir
 
 from basepod_desktop.app import BasepodApp
 from basepod_desktop.core.credentials import TokenStore
@@ -142,15 +140,3 @@ def make_app(ui, qapp, tmp_path) -> Iterator[Callable[..., BasepodApp]]:
         app.window.deleteLater()
         app.tray.deleteLater()
     ui.pump(0.05)
-
-
-@pytest.fixture
-def own_sshd() -> Iterator[SshServer]:
-    """A private sshd for tests that rotate its host key (the session one must stay put)."""
-    base = short_tmpdir("bp-ssh-ui-")
-    server = SshServer(base).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,53 @@
+"""Form plumbing shared by every dialog: error labels under fields, the accept button.
+
+The agent names the offending field in its errors (``ApiError.field``); dialogs show the
+message under that field, or in a general label when the field is not on the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QLabel, QPushButton, QWidget
+
+
+def error_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("FieldError")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+class FieldErrors:
+    def __init__(self) -> None:
+        self.labels: dict[str, QLabel] = {}
+        self.general = error_label()
+
+    def add_row(self, form: QFormLayout, key: str, label: str, widget: QWidget) -> None:
+        """The field, and under it the (hidden) label for its errors."""
+        form.addRow(label, widget)
+        self.labels[key] = error_label()
+        form.addRow("", self.labels[key])
+
+    def show(self, field: str | None, message: str) -> QLabel:
+        label = self.labels.get(field or "", self.general)
+        label.setText(message)
+        label.show()
+        return label
+
+    def clear(self) -> None:
+        for label in [*self.labels.values(), self.general]:
+            label.hide()
+
+
+def accept_buttons(text: str, on_accept: Callable[[], None],
+                   on_reject: Callable[[], None]) -> tuple[QDialogButtonBox, QPushButton]:
+    """Cancel plus one primary, default button."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    accept = buttons.addButton(text, QDialogButtonBox.ButtonRole.AcceptRole)
+    accept.setProperty("role", "primary")
+    accept.setDefault(True)
+    buttons.accepted.connect(on_accept)
+    buttons.rejected.connect(on_reject)
+    return buttons, accept
