@@ -30,6 +30,10 @@ class AgentConfig:
     reconcile_interval: float = 30.0
     health_min_interval: float = 1.0  # users get >= 1 s; tests lower it in agent.toml
     health_concurrency: int = 50  # probes in flight at once, whatever the number of apps
+    max_upload_bytes: int = 200 * 1024 * 1024  # local-folder deploys (POST .../deploy/upload)
+    build_log_bytes: int = 5 * 1024 * 1024  # per deploy; the end of a longer log is kept
+    git_timeout: float = 600.0
+    base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
     extra: dict = field(default_factory=dict)
 
     @property
@@ -75,6 +79,9 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
         raise ValueError(f"unknown settings in {path}: {', '.join(unknown)}")
     if isinstance(values.get("port_range"), str):
         values["port_range"] = parse_port_range(values["port_range"])
+    if not isinstance(values.get("base_images", {}), dict) or not all(
+            isinstance(v, str) for v in values.get("base_images", {}).values()):
+        raise ValueError(f"[base_images] in {path} must map stack names to image names")
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])

@@ -107,6 +107,9 @@ async def _serve(config: AgentConfig) -> None:
         log.warning("Podman at %s is not answering yet: %s", url, exc)
     await svc.apps.load_desired()
     await svc.tracker.refresh()
+    interrupted = await svc.deploys.recover()
+    if interrupted:
+        log.warning("marked %d unfinished deploys as interrupted: %s", len(interrupted), ", ".join(interrupted))
     tracker_task = asyncio.create_task(svc.tracker.run())
     await svc.health.start()
 
@@ -132,6 +135,7 @@ async def _serve(config: AgentConfig) -> None:
     try:
         await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
     finally:
+        await svc.deploys.aclose()
         await svc.health.aclose()
         tracker_task.cancel()
         await asyncio.gather(tracker_task, return_exceptions=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import TypeVar
 from urllib.parse import quote
@@ -12,12 +13,20 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from websockets.asyncio.client import unix_connect
 
 from basepod_agent.protocol import (
+    BUILD_STREAM_ADAPTER,
     EVENT_ADAPTER,
     LOG_STREAM_ADAPTER,
     PROTOCOL_VERSION,
     AppCreate,
     AppInfo,
     AppList,
+    BuildStreamMessage,
+    DeployCreated,
+    DeployImageRequest,
+    DeployInfo,
+    DeployList,
+    DeployLog,
+    DeployRequest,
     EnvPatch,
     EnvReplace,
     EnvState,
@@ -25,14 +34,18 @@ from basepod_agent.protocol import (
     ErrorBody,
     ErrorCode,
     Event,
+    GeneratedDockerfile,
+    GitSource,
     HealthConfig,
     HealthHistory,
     HealthReport,
+    ImageSource,
     LogChunk,
     LoginRequest,
     LoginResponse,
     LogStreamMessage,
     RuntimeInfo,
+    SourceInfo,
     StreamError,
     VersionInfo,
     WhoAmI,
@@ -70,15 +83,18 @@ class AgentClient:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def _request(self, method: str, path: str, model: type[M] | None = None,
-                       body: BaseModel | None = None, params: dict | None = None) -> M | None:
+                       body: BaseModel | None = None, params: dict | None = None,
+                       content=None, content_type: str | None = None, timeout: float | None = None) -> M | None:
         headers = self._headers()
         if body is not None:
             headers["Content-Type"] = "application/json"
+            content = body.model_dump_json(exclude_none=True)
+        elif content_type:
+            headers["Content-Type"] = content_type
+        extra = {"timeout": timeout} if timeout is not None else {}
         try:
-            response = await self._http.request(
-                method, path, headers=headers, params=params,
-                content=body.model_dump_json(exclude_none=True) if body is not None else None,
-            )
+            response = await self._http.request(method, path, headers=headers, params=params,
+                                                content=content, **extra)
         except httpx.TransportError as exc:
             raise AgentUnreachable(f"cannot reach the agent at {self.socket_path}: {exc}") from exc
         if response.status_code >= 400:
@@ -175,6 +191,66 @@ class AgentClient:
         return await self._request("GET", f"{_app(name)}/health/history", HealthHistory,
                                    params={"limit": limit})
 
+    # --- sources and deploys -------------------------------------------------------------
+
+    async def get_source(self, name: str) -> SourceInfo:
+        return await self._request("GET", f"{_app(name)}/source", SourceInfo)
+
+    async def set_source(self, name: str, source: GitSource | ImageSource) -> SourceInfo:
+        """The deploy key (GitSource.deploy_key) is sent once and never comes back."""
+        payload = source.model_dump(exclude_none=True)
+        if isinstance(source, GitSource) and source.deploy_key is not None:
+            payload["deploy_key"] = source.deploy_key
+        return await self._request("PUT", f"{_app(name)}/source", SourceInfo,
+                                   content=json.dumps(payload), content_type="application/json")
+
+    async def deploy(self, name: str, commit: str | None = None) -> DeployCreated:
+        return await self._request("POST", f"{_app(name)}/deploy", DeployCreated, DeployRequest(commit=commit))
+
+    async def deploy_image(self, name: str, image: str) -> DeployCreated:
+        return await self._request("POST", f"{_app(name)}/deploy/image", DeployCreated,
+                                   DeployImageRequest(image=image))
+
+    async def deploy_upload(self, name: str, tar_path: str, commit: str | None = None,
+                            message: str | None = None) -> DeployCreated:
+        """Upload a tar of a local folder (streamed from disk, never held in memory)."""
+        params = {key: value for key, value in (("commit", commit), ("message", message)) if value}
+
+        async def chunks():
+            with open(tar_path, "rb") as handle:
+                while chunk := handle.read(256 * 1024):
+                    yield chunk
+
+        return await self._request("POST", f"{_app(name)}/deploy/upload", DeployCreated, params=params,
+                                   content=chunks(), content_type="application/x-tar", timeout=600.0)
+
+    async def list_deploys(self, name: str, limit: int = 50) -> list[DeployInfo]:
+        return (await self._request("GET", f"{_app(name)}/deploys", DeployList, params={"limit": limit})).deploys
+
+    async def get_deploy(self, name: str, deploy_id: str) -> DeployInfo:
+        return await self._request("GET", _deploy(name, deploy_id), DeployInfo)
+
+    async def deploy_log(self, name: str, deploy_id: str) -> tuple[DeployInfo, str]:
+        """The whole stored log (read in slices) and the deploy it belongs to."""
+        parts, offset = [], 0
+        while True:
+            page = await self._request("GET", f"{_deploy(name, deploy_id)}/log", DeployLog, params={"offset": offset})
+            parts.append(page.text)
+            if page.next_offset >= page.size or page.next_offset == offset:
+                break
+            offset = page.next_offset
+        return await self.get_deploy(name, deploy_id), "".join(parts)
+
+    async def deploy_dockerfile(self, name: str, deploy_id: str) -> str:
+        return (await self._request("GET", f"{_deploy(name, deploy_id)}/dockerfile", GeneratedDockerfile)).text
+
+    async def cancel_deploy(self, name: str, deploy_id: str) -> DeployInfo:
+        return await self._request("POST", f"{_deploy(name, deploy_id)}/cancel", DeployInfo)
+
+    def follow_deploy_log(self, name: str, deploy_id: str, offset: int = 0) -> AsyncIterator[BuildStreamMessage]:
+        """The log so far, then live lines, then BuildEnd; reconnect with the last offset."""
+        return self._stream(f"{_deploy(name, deploy_id)}/log/stream?offset={int(offset)}", BUILD_STREAM_ADAPTER)
+
     # --- streams ---------------------------------------------------------------------
 
     async def _stream(self, path: str, adapter: TypeAdapter) -> AsyncIterator:
@@ -215,6 +291,10 @@ class AgentClient:
 def _app(name: str) -> str:
     """App names go into paths quoted, so no input can reach another route."""
     return f"/api/apps/{quote(name, safe='')}"
+
+
+def _deploy(name: str, deploy_id: str) -> str:
+    return f"{_app(name)}/deploys/{quote(deploy_id, safe='')}"
 
 
 def _status_for(code: ErrorCode) -> int:

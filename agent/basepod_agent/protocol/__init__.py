@@ -6,14 +6,34 @@ the desktop can depend on it without pulling in the agent's server stack.
 
 from basepod_agent.protocol.apps import AppCreate, AppInfo, AppList, AppStatus, LogChunk, LogLine
 from basepod_agent.protocol.auth import LoginRequest, LoginResponse, Role, UserInfo, WhoAmI
+from basepod_agent.protocol.deploys import (
+    BUILD_LOG_ADAPTER,
+    BuildEnd,
+    BuildLogChunk,
+    BuildLogMessage,
+    DeployCreated,
+    DeployImageRequest,
+    DeployInfo,
+    DeployList,
+    DeployLog,
+    DeployRequest,
+    GeneratedDockerfile,
+    DeployStatus,
+    GitSource,
+    ImageSource,
+    SourceInfo,
+)
 from basepod_agent.protocol.dotenv import DotenvError, parse_dotenv
 from basepod_agent.protocol.env import EnvPatch, EnvReplace, EnvState, EnvView
 from basepod_agent.protocol.errors import ErrorBody, ErrorCode
 from basepod_agent.protocol.events import (
+    BUILD_STREAM_ADAPTER,
     EVENT_ADAPTER,
     LOG_STREAM_ADAPTER,
     AppRemoved,
+    BuildStreamMessage,
     AppStateChanged,
+    DeployChanged,
     EnvChanged,
     Event,
     HealthChanged,
@@ -35,6 +55,24 @@ from basepod_agent.protocol.meta import EdgeHealth, RuntimeInfo, VersionInfo
 from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
 
 __all__ = [
+    "BUILD_LOG_ADAPTER",
+    "BUILD_STREAM_ADAPTER",
+    "BuildStreamMessage",
+    "BuildEnd",
+    "BuildLogChunk",
+    "BuildLogMessage",
+    "DeployChanged",
+    "DeployCreated",
+    "DeployImageRequest",
+    "DeployInfo",
+    "DeployList",
+    "DeployLog",
+    "GeneratedDockerfile",
+    "DeployRequest",
+    "DeployStatus",
+    "GitSource",
+    "ImageSource",
+    "SourceInfo",
     "AGENT_VERSION",
     "EVENT_ADAPTER",
     "LOG_STREAM_ADAPTER",

@@ -121,6 +121,9 @@ class GitSource(BaseModel):
     url: str
     branch: str = "main"
     subdir: str | None = Field(None, description="build from this folder of the repository")
+    deploy_key: str | None = Field(
+        None, exclude=True, max_length=16384,
+        description="private SSH key for a private repository: write-only, stored encrypted, never sent back")
 
     @field_validator("url")
     @classmethod
@@ -151,6 +154,14 @@ Source = Annotated[GitSource | ImageSource, Field(discriminator="type")]
 SOURCE_ADAPTER: TypeAdapter = TypeAdapter(Source)
 
 
+class SourceInfo(BaseModel):
+    """An app's source as the agent reports it: the deploy key only as a yes/no."""
+
+    app: str
+    source: Source | None = None
+    has_deploy_key: bool = False
+
+
 class DeployStatus(str, Enum):
     """``interrupted``: the agent stopped (crash, restart) while the deploy was running."""
 
@@ -171,7 +182,7 @@ class DeployStatus(str, Enum):
 class DeployInfo(BaseModel):
     id: str
     app: str
-    source_type: Literal["git", "image"]
+    source_type: Literal["git", "image", "upload"]
     commit: str | None = None
     commit_message: str | None = None
     triggered_by: str = Field(description="user email, 'webhook' or 'token:<name>'")
@@ -197,6 +208,13 @@ class DeployRequest(BaseModel):
         if commit is not None and not _COMMIT_RE.match(commit):
             raise ValueError("commit must be 7 to 40 hexadecimal digits")
         return commit.lower() if commit else commit
+
+
+class DeployImageRequest(BaseModel):
+    """Re-deploy from an image (``bp deploy NAME --image IMG``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    image: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
 
 
 class DeployCreated(BaseModel):
@@ -301,3 +319,20 @@ class BuildEnd(BaseModel):
 
 BuildLogMessage = Annotated[BuildLogChunk | BuildEnd, Field(discriminator="type")]
 BUILD_LOG_ADAPTER: TypeAdapter = TypeAdapter(BuildLogMessage)
+
+
+class DeployLog(BaseModel):
+    """A slice of a deploy's log: ``text`` spans bytes ``offset`` to ``next_offset`` of
+    ``size``; read on from ``next_offset`` while it is below ``size``."""
+
+    id: str
+    status: DeployStatus
+    offset: int
+    next_offset: int
+    size: int
+    text: str
+
+
+class GeneratedDockerfile(BaseModel):
+    id: str
+    text: str

@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, Field, TypeAdapter
 
 from basepod_agent.protocol.apps import AppStatus, LogLine
+from basepod_agent.protocol.deploys import BuildEnd, BuildLogChunk, DeployStatus
 from basepod_agent.protocol.errors import ErrorBody
 from basepod_agent.protocol.health_status import HealthStatus
 
@@ -34,6 +35,9 @@ class StreamError(BaseModel):
 
 LogStreamMessage = Annotated[Union[LogBatch, LogEnd, StreamError], Field(discriminator="type")]
 LOG_STREAM_ADAPTER: TypeAdapter = TypeAdapter(LogStreamMessage)
+
+BuildStreamMessage = Annotated[Union[BuildLogChunk, BuildEnd, StreamError], Field(discriminator="type")]
+BUILD_STREAM_ADAPTER: TypeAdapter = TypeAdapter(BuildStreamMessage)
 
 
 class AppStateChanged(BaseModel):
@@ -74,6 +78,16 @@ class EnvChanged(BaseModel):
     at: datetime
 
 
+class DeployChanged(BaseModel):
+    """A deploy moved to another status; a finished one (success, failed...) deserves a notification."""
+
+    type: Literal["deploy"] = "deploy"
+    app: str
+    id: str
+    status: DeployStatus
+    at: datetime
+
+
 class Hello(BaseModel):
     """First message on the event stream, so a client knows it is live."""
 
@@ -83,6 +97,6 @@ class Hello(BaseModel):
 
 
 Event = Annotated[
-    Union[Hello, AppStateChanged, AppRemoved, HealthChanged, EnvChanged], Field(discriminator="type")
+    Union[Hello, AppStateChanged, AppRemoved, HealthChanged, EnvChanged, DeployChanged], Field(discriminator="type")
 ]
 EVENT_ADAPTER: TypeAdapter = TypeAdapter(Event)

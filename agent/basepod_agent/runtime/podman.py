@@ -196,6 +196,9 @@ class PodmanRuntime:
 
         await self._call(work)
 
+    async def rename(self, name: str, new_name: str) -> None:
+        await self._call(lambda: self._client.containers.get(name).rename(new_name))
+
     async def list_managed(self) -> dict[str, ContainerState]:
         """All Basepod containers in one API call, keyed by app name."""
 

@@ -26,6 +26,7 @@ from basepod_agent.store.models import Token, User
 TOKEN_PREFIX = "bpt_"
 _FREE_FAILURES = 5
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+_AUTH_CACHE_SECONDS = 2.0
 _dummy_hash: str | None = None
 
 
@@ -82,6 +83,10 @@ class AuthService:
         self.db = db
         self.token_ttl = token_ttl
         self.throttle = Throttle()
+        # token hash -> (user, expiry, checked at): every request authenticates, and a
+        # dashboard polls; a short-lived cache spares the database. Only this process
+        # revokes tokens, and logout drops the entry at once.
+        self._recent: dict[str, tuple[UserInfo, datetime, float]] = {}
 
     def create_user(self, email: str, password: str, role: Role, actor: str = "system") -> UserInfo:
         email = email.strip().lower()
@@ -127,8 +132,12 @@ class AuthService:
     def authenticate(self, token: str) -> tuple[UserInfo, datetime]:
         """Return the token's user and expiry, or raise: unknown, revoked or expired."""
         now = activity.utcnow()
+        digest = token_hash(token)
+        cached = self._recent.get(digest)
+        if cached and time.monotonic() - cached[2] < _AUTH_CACHE_SECONDS and cached[1] > now:
+            return cached[0], cached[1]
         with self.db.session() as s:
-            row = s.scalar(select(Token).where(Token.token_hash == token_hash(token)))
+            row = s.scalar(select(Token).where(Token.token_hash == digest))
             if row is None or row.revoked_at is not None:
                 raise AgentError(ErrorCode.UNAUTHENTICATED, "invalid or revoked token; log in again")
             expires = _aware(row.expires_at)
@@ -136,10 +145,14 @@ class AuthService:
                 raise AgentError(ErrorCode.TOKEN_EXPIRED, "session expired; log in again")
             if row.last_used_at is None or now - _aware(row.last_used_at) > _LAST_USED_GRANULARITY:
                 row.last_used_at = now
-            user = s.get(User, row.user_id)
-            return user_info(user), expires
+            info = user_info(s.get(User, row.user_id))
+        if len(self._recent) > 1000:
+            self._recent.clear()
+        self._recent[digest] = (info, expires, time.monotonic())
+        return info, expires
 
     def logout(self, token: str) -> None:
+        self._recent.pop(token_hash(token), None)
         with self.db.session() as s:
             row = s.scalar(select(Token).where(Token.token_hash == token_hash(token)))
             if row is not None and row.revoked_at is None:

@@ -13,6 +13,7 @@ from basepod_agent.runtime.podman import PodmanRuntime
 from basepod_agent.services.apps import AppsService
 from basepod_agent.services.auth import AuthService
 from basepod_agent.services.crypto import SecretBox
+from basepod_agent.services.deploys import DeployService
 from basepod_agent.services.env import EnvService
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.health import HealthService
@@ -32,6 +33,7 @@ class AgentServices:
     apps: AppsService
     env: EnvService
     health: HealthService
+    deploys: DeployService
     started: float = field(default_factory=time.monotonic)
     podman_version: str | None = None
 
@@ -48,8 +50,9 @@ class AgentServices:
         env = EnvService(db, box, bus)
         apps = AppsService(config, db, env, runtime, tracker, bus)
         health = HealthService(config, db, apps, tracker, bus)
+        deploys = DeployService(config, db, box, apps, health, bus, podman_url)
         return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps,
-                   env=env, health=health)
+                   env=env, health=health, deploys=deploys)
 
     def runtime_info(self) -> RuntimeInfo:
         total, running = self.apps.counts()

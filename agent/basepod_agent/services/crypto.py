@@ -28,6 +28,11 @@ def env_aad(app_id: int, key: str) -> str:
     return f"env:{app_id}:{key}"
 
 
+def deploy_key_aad(app_id: int) -> str:
+    """Where an app's git deploy key lives (app_sources.deploy_key_enc)."""
+    return f"deploy-key:{app_id}"
+
+
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:

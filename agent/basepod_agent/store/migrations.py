@@ -97,7 +97,44 @@ def _env_revisions_and_health(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
-MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health]
+def _sources_and_deploys(conn: Connection) -> None:
+    """Issue #5: an app's source (git or image) and its deploy history.
+
+    ``requested`` keeps what the deploy asked for (a commit or an image) so a queued
+    deploy can be run after it was recorded; ``commit`` is what was actually built.
+    """
+    for statement in (
+        """CREATE TABLE app_sources (
+            app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+            type VARCHAR(8) NOT NULL,
+            url TEXT,
+            branch VARCHAR(255),
+            subdir TEXT,
+            image VARCHAR(255),
+            deploy_key_enc BLOB,
+            updated_at DATETIME NOT NULL)""",
+        """CREATE TABLE deploys (
+            id VARCHAR(40) PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            source_type VARCHAR(8) NOT NULL,
+            requested VARCHAR(255),
+            "commit" VARCHAR(40),
+            commit_message TEXT,
+            triggered_by VARCHAR(254) NOT NULL,
+            status VARCHAR(16) NOT NULL,
+            created_at DATETIME NOT NULL,
+            started_at DATETIME,
+            finished_at DATETIME,
+            image_tag VARCHAR(255),
+            error TEXT,
+            dockerfile_generated INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX ix_deploys_app ON deploys(app_id, created_at)",
+        "CREATE INDEX ix_deploys_status ON deploys(status)",
+    ):
+        conn.execute(text(statement))
+
+
+MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health, _sources_and_deploys]
 
 
 def schema_version(conn: Connection) -> int:

@@ -119,3 +119,37 @@ class HealthEventRow(Base):
     status: Mapped[str | None] = mapped_column(String(8))
     previous: Mapped[str | None] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class AppSource(Base):
+    """Where an app's code comes from (issue #5). The deploy key is AES-GCM ciphertext."""
+
+    __tablename__ = "app_sources"
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str | None] = mapped_column(Text)
+    branch: Mapped[str | None] = mapped_column(String(255))
+    subdir: Mapped[str | None] = mapped_column(Text)
+    image: Mapped[str | None] = mapped_column(String(255))
+    deploy_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
+
+
+class Deploy(Base):
+    """One deploy: what was asked for, how it went. The log lives in deploys/<id>/build.log."""
+
+    __tablename__ = "deploys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    source_type: Mapped[str] = mapped_column(String(8))
+    requested: Mapped[str | None] = mapped_column(String(255))  # commit or image asked for
+    commit: Mapped[str | None] = mapped_column(String(40))
+    commit_message: Mapped[str | None] = mapped_column(Text)
+    triggered_by: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    image_tag: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    dockerfile_generated: Mapped[bool] = mapped_column(Boolean, default=False)
