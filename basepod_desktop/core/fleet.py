@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -19,12 +20,15 @@ from typing import Optional
 from pydantic import BaseModel, ValidationError
 
 from basepod_agent.protocol import (
-    AppCreate, AppInfo, AppRemoved, AppStateChanged, EnvChanged, EnvState, EnvView, Event, HealthChanged,
-    HealthConfig, HealthHistory, HealthReport, Hello,
+    AppCreate, AppInfo, AppRemoved, AppStateChanged, BuildEnd, BuildLogChunk, DeployChanged, DeployCreated,
+    DeployInfo, DeployStatus, EnvChanged, EnvState, EnvView, Event, GitSource, HealthChanged, HealthConfig,
+    HealthHistory, HealthReport, Hello, ImageSource, SourceInfo,
 )
-from basepod_desktop.client import ClientError
+from basepod_desktop.client import AgentUnreachable, ClientError
 from basepod_desktop.core import paths
-from basepod_desktop.core.connection import ConnectionStatus, ConnState, ServerConnection
+from basepod_desktop.core.connection import (
+    ConnectionStatus, ConnState, NotConnected, ServerConnection, StreamInterrupted, StreamResumed,
+)
 from basepod_desktop.core.credentials import TokenStore
 from basepod_desktop.core.profiles import ServerProfile
 
@@ -183,6 +187,56 @@ class Fleet:
     async def health_history(self, name: str, app: str, limit: int = 200) -> HealthHistory:
         return await self.connection(name).call(lambda c: c.health_history(app, limit))
 
+    # --- sources and deploys (the Deploys tab) ------------------------------------------
+
+    async def get_source(self, name: str, app: str) -> SourceInfo:
+        return await self.connection(name).call(lambda c: c.get_source(app))
+
+    async def set_source(self, name: str, app: str, source: GitSource | ImageSource) -> SourceInfo:
+        return await self.connection(name).call(lambda c: c.set_source(app, source))
+
+    async def deploy(self, name: str, app: str, commit: Optional[str] = None) -> DeployCreated:
+        return await self.connection(name).call(lambda c: c.deploy(app, commit))
+
+    async def list_deploys(self, name: str, app: str, limit: int = 50) -> list[DeployInfo]:
+        return await self.connection(name).call(lambda c: c.list_deploys(app, limit))
+
+    async def deploy_log(self, name: str, app: str, deploy_id: str) -> tuple[DeployInfo, str]:
+        return await self.connection(name).call(lambda c: c.deploy_log(app, deploy_id))
+
+    async def deploy_dockerfile(self, name: str, app: str, deploy_id: str) -> str:
+        return await self.connection(name).call(lambda c: c.deploy_dockerfile(app, deploy_id))
+
+    async def cancel_deploy(self, name: str, app: str, deploy_id: str) -> DeployInfo:
+        return await self.connection(name).call(lambda c: c.cancel_deploy(app, deploy_id))
+
+    async def follow_deploy_log(self, name: str, app: str, deploy_id: str
+                                ) -> AsyncIterator[BuildLogChunk | BuildEnd | StreamInterrupted | StreamResumed]:
+        """A deploy's build log from the start, live, across reconnects (the agent keeps
+        building while we are away; we re-attach at the byte offset we got to)."""
+        conn = self.connection(name)
+        offset, resumed = 0, False
+        while True:
+            await conn.wait_connected()
+            try:
+                client = await conn.call(_the_client)
+                async with aclosing(client.follow_deploy_log(app, deploy_id, offset)) as stream:
+                    if resumed:
+                        resumed = False
+                        yield StreamResumed()
+                    async for message in stream:
+                        if isinstance(message, BuildLogChunk):
+                            offset = message.offset + len(message.text.encode())
+                        yield message
+                        if isinstance(message, BuildEnd):
+                            return
+                return
+            except (AgentUnreachable, NotConnected) as exc:
+                if not resumed:
+                    resumed = True
+                    yield StreamInterrupted(exc.message)
+                await asyncio.sleep(0.5)
+
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -219,6 +273,8 @@ class Fleet:
         elif isinstance(event, EnvChanged):
             self._update_app(name, event.app, restart_needed=event.restart_needed)
             self._spawn(self._quiet(self.get_app(name, event.app)))  # env_keys
+        elif isinstance(event, DeployChanged) and event.status is DeployStatus.SUCCESS:
+            self._spawn(self._quiet(self.get_app(name, event.app)))  # the new image
         for cb in list(self.event_listeners):
             cb(name, event)
 
@@ -260,6 +316,10 @@ class Fleet:
             self.cache.save(self.snapshots)
         except OSError as exc:  # a full disk must not break the live view
             log.warning("cannot write %s: %s", self.cache.path, exc)
+
+
+async def _the_client(client):
+    return client
 
 
 def app_url(profile: ServerProfile, app: AppInfo) -> str:

@@ -1,7 +1,8 @@
 """Tray icon: fleet health at a glance, and desktop notifications for bad news.
 
 Notified: an app stopping on its own (``AppStateChanged.unexpected``) or turning red
-in its health check (``HealthChanged``) on any connected server, and a server that was connected and stays unreachable for ``UNREACHABLE_GRACE_MS``
+in its health check (``HealthChanged``) on any connected server, a deploy finishing or
+failing (``DeployChanged`` with a final status), and a server that was connected and stays unreachable for ``UNREACHABLE_GRACE_MS``
 (a two-second blip that reconnects by itself is not worth a notification). Each notice
 is mirrored into the in-window notification area, so nothing depends on a tray existing.
 """
@@ -12,7 +13,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from basepod_agent.protocol import AppStateChanged, HealthChanged, HealthStatus
+from basepod_agent.protocol import AppStateChanged, DeployChanged, DeployStatus, HealthChanged, HealthStatus
 from basepod_desktop.core.connection import ConnectionStatus, ConnState
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.context import UiContext
@@ -96,7 +97,8 @@ class Tray(QObject):
     def notify(self, title: str, text: str, level: str = "warning") -> None:
         self.ctx.notifier.notify(level, title, text)
         if self.available and self.icon.isVisible():
-            icon = QSystemTrayIcon.MessageIcon.Critical if level == "error" else QSystemTrayIcon.MessageIcon.Warning
+            icon = {"error": QSystemTrayIcon.MessageIcon.Critical, "success": QSystemTrayIcon.MessageIcon.Information,
+                    "info": QSystemTrayIcon.MessageIcon.Information}.get(level, QSystemTrayIcon.MessageIcon.Warning)
             self.icon.showMessage(title, text, icon, 8000)
 
     def _status(self, name: str, status: ConnectionStatus) -> None:
@@ -131,6 +133,18 @@ class Tray(QObject):
                 and event.previous is not HealthStatus.RED:
             self.notify(f"{event.app} is unhealthy", f"on {self.ctx.display_name(name)}: {event.reason}",
                         level="error")
+        elif isinstance(event, DeployChanged) and event.status.finished:
+            self._deploy_finished(name, event)
+
+    def _deploy_finished(self, name: str, event: DeployChanged) -> None:
+        where = f"on {self.ctx.display_name(name)} · deploy {event.id}"
+        if event.status is DeployStatus.SUCCESS:
+            self.notify(f"{event.app} deployed", f"{where}: the new build is live", level="success")
+        elif event.status is DeployStatus.CANCELLED:
+            self.notify(f"Deploy of {event.app} cancelled", where, level="info")
+        else:
+            self.notify(f"Deploy of {event.app} {event.status.value}",
+                        f"{where}: see the build log in the Deploys tab", level="error")
 
     def _activated(self, reason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):

@@ -130,6 +130,7 @@ def test_broken_dockerfile_fails_with_the_error_in_the_log_and_the_old_version_s
     deploy_id = start_deploy(deploy_agent, dtoken, "broken")
     done = wait_deploy(deploy_agent, dtoken, "broken", deploy_id)
     assert done["status"] == "failed" and done["error"]
+    assert done["commit_message"] == "break it" and len(done["commit"]) == 40  # recorded though it failed
     log = deploy_log(deploy_agent, dtoken, "broken", deploy_id)
     assert "about to fail" in log and "ERROR" in log and "exit status 7" in log
     assert wait_body(app["host_port"], "good\n")

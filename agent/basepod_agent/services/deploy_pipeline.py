@@ -15,6 +15,7 @@ import dataclasses
 import os
 import shutil
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,9 @@ class BuildJob:
     git_timeout: float = 600.0
     deploy_key: str | None = None
     upload: Path | None = None  # tar of a local folder
+    # Told the commit as soon as it is checked out, so a deploy that fails to build
+    # still records what it tried to build.
+    on_commit: Callable[[str, str], None] | None = None
 
 
 @dataclass
@@ -83,6 +87,8 @@ async def run_build(job: BuildJob) -> BuildResult:
                                   timeout=job.git_timeout,
                                   known_hosts=job.git_cache.parent.parent / "known_hosts")
         commit, message = info.sha, info.message
+        if job.on_commit is not None:
+            job.on_commit(commit, message)
         await export_tree(job.git_cache, job.git_subdir, source)
     else:
         job.log.append("Unpacking the uploaded source")

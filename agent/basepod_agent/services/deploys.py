@@ -272,6 +272,7 @@ class DeployService:
                     raise DeployFailure("the app's git source was removed before the deploy started")
                 job.git_url, job.git_branch, job.git_subdir = src.url, src.branch, src.subdir
                 job.git_commit = row.requested
+                job.on_commit = lambda sha, message: self._record_commit(deploy_id, sha, message)
                 job.git_cache = self.config.state_dir / "git" / name / "repo"
                 if src.deploy_key_enc is not None:
                     job.deploy_key = self.box.decrypt(src.deploy_key_enc, deploy_key_aad(app.id))
@@ -301,6 +302,12 @@ class DeployService:
                 if result.commit:
                     row.commit, row.commit_message = result.commit, result.message
         self._publish(name, deploy_id, status)
+
+    def _record_commit(self, deploy_id: str, sha: str, message: str) -> None:
+        with self.db.session() as s:
+            row = s.get(Deploy, deploy_id)
+            if row is not None:
+                row.commit, row.commit_message = sha, message
 
     def _finish(self, deploy_id: str, name: str, status: DeployStatus, error: str | None, actor: str) -> None:
         build_log = self.logs.get(deploy_id)

@@ -1,5 +1,5 @@
 """One app: what its container is doing (Overview), what it prints (Logs), its
-variables (Env) and its health check (Health).
+variables (Env), its health check (Health) and how it gets built (Deploys).
 
 The log tab is fed from ``ServerConnection.follow_logs``, which re-attaches by itself
 after a dropped link; this page only reflects that in the viewer's live state and a
@@ -27,6 +27,7 @@ from basepod_desktop.ui.apps_model import format_duration, uptime_seconds
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.confirm import confirm
 from basepod_desktop.ui.logs.viewer import LogViewer
+from basepod_desktop.ui.pages.deploys_tab import DeploysTab
 from basepod_desktop.ui.pages.env_tab import EnvTab
 from basepod_desktop.ui.pages.health_tab import HealthTab
 from basepod_desktop.ui.widgets.callout import Callout
@@ -124,6 +125,8 @@ class AppDetailPage(QWidget):
         self.tabs.addTab(self.env_tab, "Env")
         self.health_tab = HealthTab(ctx)
         self.tabs.addTab(self.health_tab, "Health")
+        self.deploys_tab = DeploysTab(ctx)
+        self.tabs.addTab(self.deploys_tab, "Deploys")
         self.tabs.currentChanged.connect(self._tab_changed)
         col.addWidget(self.tabs, 1)
         for keys, slot in (("Esc", self.sig_back_requested.emit), ("Alt+Left", self.sig_back_requested.emit),
@@ -131,6 +134,7 @@ class AppDetailPage(QWidget):
                            ("Ctrl+2", lambda: self.tabs.setCurrentIndex(1)),
                            ("Ctrl+3", lambda: self.tabs.setCurrentWidget(self.env_tab)),
                            ("Ctrl+4", lambda: self.tabs.setCurrentWidget(self.health_tab)),
+                           ("Ctrl+5", lambda: self.tabs.setCurrentWidget(self.deploys_tab)),
                            ("Ctrl+O", lambda: self.trigger("open")),
                            (QKeySequence(Qt.Key.Key_Delete), lambda: self.trigger("delete"))):
             action = QAction(self, shortcut=QKeySequence(keys))
@@ -153,6 +157,7 @@ class AppDetailPage(QWidget):
                 self.ctx.tasks.run(self.ctx.fleet.get_app(server, app), what=f"Could not load {app}")
             self.env_tab.server = self.env_tab.app = None  # loads when its tab is opened
             self.health_tab.show_app(server, app)
+            self.deploys_tab.show_app(server, app)
         self._render()
 
     def _tab_changed(self, _index: int) -> None:
@@ -164,6 +169,7 @@ class AppDetailPage(QWidget):
             self._log_task.cancel()
             self._log_task = None
         self.viewer.set_live(False)
+        self.deploys_tab.stop_log()
 
     def _follow_logs(self) -> None:
         conn = self.ctx.fleet.connection(self.server)
