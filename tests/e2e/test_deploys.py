@@ -96,6 +96,43 @@ def test_basepod_build_args_reach_the_build(deploy_agent, dtoken, busybox_image,
     wait_body(app["host_port"], "hello from build args\n")
 
 
+def test_basepod_port_command_env_and_health_are_applied_to_the_app(deploy_agent, dtoken, busybox_image, tmp_path):
+    app = create_app(deploy_agent, dtoken, "cfgweb", busybox_image)
+    files = {
+        "Dockerfile": f"FROM {busybox_image}\nRUN echo 'configured' > /www/index.html\n",
+        ".basepod": (
+            'port = 9090\n'
+            'command = ["/bin/httpd", "-f", "-p", "9090", "-h", "/www"]\n'
+            '[env]\nGREETING = "from .basepod"\n'
+            '[health]\npath = "/cgi-bin/health"\ninterval_seconds = 2\ntimeout_seconds = 1\n'
+        ),
+    }
+    set_git_source(deploy_agent, dtoken, "cfgweb", make_repo(tmp_path / "repo", files))
+    done = wait_deploy(deploy_agent, dtoken, "cfgweb", start_deploy(deploy_agent, dtoken, "cfgweb"))
+    assert done["status"] == "success", (done["error"], deploy_log(deploy_agent, dtoken, "cfgweb", done["id"])[-1500:])
+    # Same host port as before, now forwarded to the container port .basepod names.
+    wait_body(app["host_port"], "configured\n")
+    info = deploy_agent.request("GET", "/api/apps/cfgweb", token=dtoken)[1]
+    assert info["port"] == 9090 and info["command"] == ["/bin/httpd", "-f", "-p", "9090", "-h", "/www"]
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{app['host_port']}/cgi-bin/env", timeout=5) as resp:
+        assert "GREETING=from .basepod" in resp.read().decode()
+    health = deploy_agent.request("GET", "/api/apps/cfgweb/health", token=dtoken)[1]
+    assert health["config"]["enabled"] and health["config"]["path"] == "/cgi-bin/health"
+
+
+def test_basepod_health_settings_that_conflict_fail_the_deploy_before_the_switch(
+        deploy_agent, dtoken, busybox_image, tmp_path):
+    app = create_app(deploy_agent, dtoken, "badhealth", busybox_image)
+    files = {"Dockerfile": f"FROM {busybox_image}\nRUN echo 'never live' > /www/index.html\n",
+             ".basepod": '[health]\ninterval_seconds = 1\n'}  # the default 5 s timeout exceeds it
+    set_git_source(deploy_agent, dtoken, "badhealth", make_repo(tmp_path / "repo", files))
+    done = wait_deploy(deploy_agent, dtoken, "badhealth", start_deploy(deploy_agent, dtoken, "badhealth"))
+    assert done["status"] == "failed" and "timeout_seconds must not exceed" in done["error"]
+    assert "internal" not in done["error"]
+    assert wait_body(app["host_port"], "hello from basepod test\n")
+
+
 def test_a_wrong_basepod_file_fails_before_building_and_names_the_field(deploy_agent, dtoken, busybox_image, tmp_path):
     create_app(deploy_agent, dtoken, "badcfg", busybox_image)
     files = {"Dockerfile": dockerfile(busybox_image, "never"), ".basepod": 'port = "8080"\n[build]\nargz = {}\n'}

@@ -19,6 +19,7 @@ import logging
 import secrets
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from basepod_agent.config import AgentConfig
@@ -279,12 +280,20 @@ class DeployService:
             return job, row.triggered_by
 
     async def _switch(self, actor: str, name: str, result: BuildResult) -> None:
-        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env)
+        # Check .basepod's health settings against the app's current ones *before* the
+        # new version goes live, so a bad combination fails the deploy, not the app.
         health = result.config.health if result.config else None
         changes = health.model_dump(exclude_none=True) if health else {}
+        merged = None
         if changes:
             current = self.health.report(name).config
-            merged = current.model_validate({**current.model_dump(), **changes, "enabled": True})
+            try:
+                merged = current.model_validate({**current.model_dump(), **changes, "enabled": True})
+            except ValidationError as exc:
+                problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+                raise DeployFailure(f"`.basepod` [health] with the app's other health settings: {problems}") from None
+        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env)
+        if merged is not None:
             self.health.configure(actor, name, merged)
 
     # --- state -----------------------------------------------------------------------
