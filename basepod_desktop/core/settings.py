@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from basepod_desktop.core import paths
 
@@ -26,6 +26,8 @@ class DesktopSettings(BaseModel):
     run_local_agent: bool = True
     last_server: Optional[str] = None
     notify_unexpected_stops: bool = True
+    # Lines the log viewer keeps; older ones are dropped so a noisy app cannot fill RAM.
+    log_max_lines: int = Field(default=10_000, ge=1_000, le=1_000_000)
 
 
 class SettingsStore:

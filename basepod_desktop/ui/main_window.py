@@ -28,6 +28,9 @@ from basepod_desktop.ui.pages.fleet import FleetPage
 from basepod_desktop.ui.sidebar import Sidebar
 
 
+LOG_LINE_CHOICES = (1_000, 10_000, 50_000, 100_000)
+
+
 class MainWindow(QMainWindow):
     sig_first_paint = Signal()
     sig_quit_requested = Signal()
@@ -226,10 +229,18 @@ class MainWindow(QMainWindow):
         notify.setCheckable(True)
         notify.setChecked(self.ctx.settings.notify_unexpected_stops)
         notify.toggled.connect(lambda on: self._set("notify_unexpected_stops", on))
+        lines = menu.addMenu("Log lines to keep")
+        for count in LOG_LINE_CHOICES:
+            action = lines.addAction(f"{count:,}")
+            action.setCheckable(True)
+            action.setChecked(count == self.ctx.settings.log_max_lines)
+            action.triggered.connect(lambda _on=False, n=count: self._set("log_max_lines", n))
         menu.popup(anchor.mapToGlobal(anchor.rect().topLeft()))
 
-    def _set(self, key: str, value: bool, note: str = "") -> None:
+    def _set(self, key: str, value: bool | int, note: str = "") -> None:
         setattr(self.ctx.settings, key, value)
+        if key == "log_max_lines":
+            self.detail.viewer.set_max_lines(int(value))
         try:
             self.ctx.save_settings()
         except OSError as exc:

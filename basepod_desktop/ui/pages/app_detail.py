@@ -118,7 +118,7 @@ class AppDetailPage(QWidget):
         self.stream_state.setObjectName("Muted")
         self.stream_state.setContentsMargins(10, 6, 10, 6)
         logs_col.addWidget(self.stream_state)
-        self.viewer = LogViewer(logs)
+        self.viewer = LogViewer(logs, max_lines=ctx.settings.log_max_lines)
         logs_col.addWidget(self.viewer, 1)
         self.tabs.addTab(logs, "Logs")
         self.env_tab = EnvTab(ctx)

@@ -80,3 +80,14 @@ def test_settings_persist_close_to_tray_choice(ui, make_app, tmp_path):
     data = json.loads((tmp_path / "config" / "settings.json").read_text())
     assert data["close_to_tray"] is False
     assert (tmp_path / "config" / CACHE_FILE).parent.exists()
+
+
+def test_log_lines_to_keep_is_a_saved_setting_applied_to_the_viewer(ui, make_app, tmp_path):
+    app = make_app([])
+    window = app.window
+    assert window.detail.viewer.max_lines() == 10_000
+    window._set("log_max_lines", 1_000)
+    assert window.detail.viewer.max_lines() == 1_000
+    saved = json.loads((tmp_path / "config" / "settings.json").read_text())
+    assert saved["log_max_lines"] == 1_000
+
