@@ -52,11 +52,9 @@ def busybox_image(podman_service: PodmanService) -> str:
     return build_busybox_image(podman_service)
 
 
-@pytest.fixture(scope="session")
-def sshd_server() -> Iterator[SshServer]:
-    """A session-wide sshd. Tests that rotate its host key must make their own SshServer."""
+def _running_sshd(prefix: str) -> Iterator[SshServer]:
     require_binaries("/usr/sbin/sshd", "ssh-keygen", "ssh")
-    base = short_tmpdir("bp-ssh-")
+    base = short_tmpdir(prefix)
     server = SshServer(base)
     try:
         server.start()
@@ -64,6 +62,12 @@ def sshd_server() -> Iterator[SshServer]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sshd_server() -> Iterator[SshServer]:
+    """A session-wide sshd. Tests that rotate its host key must use ``own_sshd``."""
+    yield from _running_sshd("bp-ssh-")
 
 
 def _start_agent(podman: PodmanService, **kwargs) -> AgentProcess:
@@ -129,13 +133,5 @@ def token(agent):
 @pytest.fixture
 def own_sshd() -> Iterator[SshServer]:
     """An sshd of the test's own, for tests that drop connections or change host keys."""
-    require_binaries("/usr/sbin/sshd", "ssh-keygen", "ssh")
-    base = short_tmpdir("bp-ssh-own-")
-    server = SshServer(base)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    yield from _running_sshd("bp-ssh-own-")
 
