@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import shutil
 import tarfile
 import time
@@ -310,3 +311,21 @@ def test_upload_route_has_its_own_size_limit_above_the_control_api_one(deploy_ag
     status, _, body = unix_request(str(deploy_agent.socket_path), "POST", "/api/apps/upl/deploy",
                                    b"{" + b" " * (1024 * 1024 + 10) + b"}", {**headers, "Content-Type": "application/json"})
     assert status == 413
+
+
+def test_deleting_an_app_removes_its_deploy_logs_and_git_cache(deploy_agent, dtoken, busybox_image, tmp_path):
+    create_app(deploy_agent, dtoken, "gone", busybox_image)
+    set_git_source(deploy_agent, dtoken, "gone", make_repo(tmp_path / "repo", {
+        "Dockerfile": dockerfile(busybox_image, "soon gone")}))
+    deploy_id = start_deploy(deploy_agent, dtoken, "gone")
+    assert wait_deploy(deploy_agent, dtoken, "gone", deploy_id)["status"] == "success"
+    logs, cache = deploy_agent.state_dir / "deploys" / deploy_id, deploy_agent.state_dir / "git" / "gone"
+    assert logs.is_dir() and cache.is_dir()
+    old = time.time() - 120  # the sweep leaves folders of deploys being recorded right now
+    os.utime(logs, (old, old))
+    assert deploy_agent.request("DELETE", "/api/apps/gone", token=dtoken)[0] == 204
+    deadline = time.monotonic() + 10
+    while (logs.exists() or cache.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not logs.exists() and not cache.exists()
+

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -71,6 +72,23 @@ class DeployService:
         self._workers: dict[str, asyncio.Task] = {}
         self._cancelled_by: dict[str, str] = {}
         self._closing = False
+        apps.on_lifecycle(self._on_lifecycle)
+
+    def _on_lifecycle(self, actor: str, action: str, name: str) -> None:
+        if action == "app.delete":
+            asyncio.get_running_loop().create_task(asyncio.to_thread(self._forget_files, name))
+
+    def _forget_files(self, name: str) -> None:
+        """A deleted app's git cache and build logs go too (its deploy rows went with the
+        app by cascade, so any log folder without a row is an orphan)."""
+        remove_tree(self.config.state_dir / "git" / name)
+        with self.db.session() as s:
+            known = set(s.scalars(select(Deploy.id)))
+        settled = time.time() - 60  # a deploy being recorded right now is not an orphan
+        if self.logs.root.is_dir():
+            for folder in self.logs.root.iterdir():
+                if folder.is_dir() and folder.name not in known and folder.stat().st_mtime < settled:
+                    remove_tree(folder)
 
     # --- sources ---------------------------------------------------------------------
 
