@@ -140,3 +140,21 @@ def make_app(ui, qapp, tmp_path) -> Iterator[Callable[..., BasepodApp]]:
         app.window.deleteLater()
         app.tray.deleteLater()
     ui.pump(0.05)
+
+
+def open_app_on_local_agent(ui, make_app, agent, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD):
+    """A started desktop connected to ``agent`` over its Unix socket, showing app "web"."""
+    app = make_app([], start=False)
+
+    async def credentials():
+        return email, password
+
+    app.fleet.add(ServerProfile.local("box", socket=agent.socket_path), credentials=credentials)
+    app.start()
+    conn = app.fleet.connection("box")
+    ui.wait_until(lambda: conn.status.is_connected, what="the agent connection")
+    app.window.show_server("box")
+    ui.wait_until(lambda: app.fleet.snapshot("box").app("web") is not None, what="the app list")
+    app.window.show_app("box", "web")
+    return app
+

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from basepod_agent.protocol import DeployStatus
-from basepod_desktop.core.profiles import ServerProfile
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, open_app_on_local_agent
 
 FAST_STOP = ["--stop-timeout", "1"]
 
@@ -64,19 +63,7 @@ def _open(ui, make_app, agent, image: str):
     token = agent.request("POST", "/api/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})[1]["token"]
     status, body = agent.request("POST", "/api/apps", {"name": "web", "image": image, "port": 8080}, token=token)
     assert status == 201, body
-    app = make_app([], start=False)
-
-    async def credentials():
-        return ADMIN_EMAIL, ADMIN_PASSWORD
-
-    app.fleet.add(ServerProfile.local("box", socket=agent.socket_path), credentials=credentials)
-    app.start()
-    conn = app.fleet.connection("box")
-    ui.wait_until(lambda: conn.status.is_connected, what="the agent connection")
-    app.window.show_server("box")
-    ui.wait_until(lambda: app.fleet.snapshot("box").app("web") is not None, what="the app list")
-    app.window.show_app("box", "web")
-    return app
+    return open_app_on_local_agent(ui, make_app, agent)
 
 
 def _titles(app) -> list[str]:

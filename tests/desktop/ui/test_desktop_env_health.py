@@ -14,15 +14,13 @@ from datetime import timedelta
 
 import pytest
 
-from basepod_agent.protocol import AppCreate
 from basepod_agent.protocol.auth import Role
 from basepod_agent.services.auth import AuthService
 from basepod_agent.store.database import Database
-from basepod_desktop.core.profiles import ServerProfile
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.env_model import COL_KEY, COL_REVEAL, COL_VALUE, MASK
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, open_app_on_local_agent
 
 FAST_STOP = ["--stop-timeout", "1"]  # busybox httpd as PID 1 ignores SIGTERM
 
@@ -44,19 +42,7 @@ def _open(ui, make_app, agent, busybox_image, email=ADMIN_EMAIL, password=ADMIN_
         status, body = agent.request("POST", "/api/apps", {"name": "web", "image": busybox_image, "port": 8080,
                                                            "env": env}, token=token)
         assert status == 201, body
-    app = make_app([], start=False)
-
-    async def credentials():
-        return email, password
-
-    app.fleet.add(ServerProfile.local("box", socket=agent.socket_path), credentials=credentials)
-    app.start()
-    conn = app.fleet.connection("box")
-    ui.wait_until(lambda: conn.status.is_connected, what="the agent connection")
-    app.window.show_server("box")
-    ui.wait_until(lambda: app.fleet.snapshot("box").app("web") is not None, what="the app list")
-    app.window.show_app("box", "web")
-    return app
+    return open_app_on_local_agent(ui, make_app, agent, email, password)
 
 
 def _token(agent) -> str:

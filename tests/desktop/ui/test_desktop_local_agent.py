@@ -9,7 +9,6 @@ from basepod_desktop.core.local_agent import CREDENTIAL_KEY, LocalAgent
 
 def test_first_start_runs_this_computer_without_login_and_offers_add_server(
         ui, make_app, podman_service, tmp_path, monkeypatch):
-    tokens_dir = tmp_path / "config"
     app = make_app([], start=False)
     local = LocalAgent(app.tokens, state_dir=tmp_path / "local-agent",
                        serve_args=("--podman-url", podman_service.url, "--port-range", "29000-29099"))
