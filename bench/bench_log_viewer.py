@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import AsyncIterable, AsyncIterator
 
 import qasync
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from basepod_agent.protocol import LogLine
