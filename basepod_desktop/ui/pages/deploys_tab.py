@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from basepod_agent.protocol import BuildEnd, BuildLogChunk, DeployChanged, DeployInfo, GitSource, SourceInfo
 from basepod_desktop.core.connection import StreamInterrupted, StreamResumed
 from basepod_desktop.ui import theme
+from basepod_desktop.ui.widgets.live_tab import LiveTab
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.deploys_model import (
     COL_COMMIT, COL_DURATION, COL_STATUS, COL_WHEN, COL_WHO, DeploysModel, deploy_color, describe_commit,
@@ -36,7 +37,7 @@ from basepod_desktop.ui.widgets.callout import Callout
 from basepod_desktop.ui.widgets.panels import EmptyState
 
 
-class DeploysTab(QWidget):
+class DeploysTab(LiveTab):
     sig_loaded = Signal()
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
@@ -148,15 +149,6 @@ class DeploysTab(QWidget):
             self._update()
         if self.isVisible():
             self.reload()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self._timer.start()
-        self.reload()
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self._timer.stop()
 
     def _tick(self) -> None:
         if self.model.any_running():

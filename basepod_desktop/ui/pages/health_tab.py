@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from basepod_agent.protocol import HealthChanged, HealthHistory, HealthReport
 from basepod_desktop.ui import theme
+from basepod_desktop.ui.widgets.live_tab import LiveTab
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.health_config import HealthConfigDialog
 from basepod_desktop.ui.tray import app_icon
@@ -34,7 +35,7 @@ def describe(report: HealthReport) -> str:
             f"auto-restart {'on' if c.auto_restart else 'off'} · grace {c.grace_seconds:g} s")
 
 
-class HealthTab(QWidget):
+class HealthTab(LiveTab):
     sig_loaded = Signal()
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
@@ -102,15 +103,6 @@ class HealthTab(QWidget):
             self.stack.setCurrentWidget(self.loading)
         if self.isVisible():
             self.reload()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self._timer.start()
-        self.reload()
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self._timer.stop()
 
     def _poll(self) -> None:
         if self.report is not None and self.report.monitored:
