@@ -32,11 +32,18 @@ def worker_port_block() -> int:
     """First port of this xdist worker's block: none → 20000, gw0 → 21000, gw1 → 22000...
 
     Blocks stay below the kernel's ephemeral range (32768+), which free_port() uses.
+    ``BASEPOD_TEST_PORT_LANE`` keeps concurrent runs from different work trees apart.
     """
     match = re.fullmatch(r"gw(\d+)", os.environ.get("PYTEST_XDIST_WORKER", ""))
-    if match is None:
+    worker = int(match.group(1)) if match else None
+    lane = os.environ.get("BASEPOD_TEST_PORT_LANE")
+    if lane is not None:
+        # Several test runs at once on one machine (one per work tree): lane N of 0-5
+        # owns 20000+2000N .. +1999, split between two workers.
+        return 20000 + int(lane) % 6 * 2 * PORTS_PER_WORKER + (worker or 0) % 2 * PORTS_PER_WORKER
+    if worker is None:
         return 20000
-    return 21000 + (int(match.group(1)) % 11) * PORTS_PER_WORKER
+    return 21000 + worker % 11 * PORTS_PER_WORKER
 
 
 def next_port_range() -> str:

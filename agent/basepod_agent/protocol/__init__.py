@@ -4,7 +4,7 @@ Everything that crosses the wire is defined here; this package imports only pyda
 the desktop can depend on it without pulling in the agent's server stack.
 """
 
-from basepod_agent.protocol.apps import AppCreate, AppInfo, AppList, AppStatus, LogChunk, LogLine
+from basepod_agent.protocol.apps import AppCreate, AppInfo, AppLimits, AppList, AppStatus, LogChunk, LogLine
 from basepod_agent.protocol.auth import LoginRequest, LoginResponse, Role, UserInfo, WhoAmI
 from basepod_agent.protocol.deploys import (
     BUILD_LOG_ADAPTER,
@@ -78,6 +78,7 @@ __all__ = [
     "LOG_STREAM_ADAPTER",
     "PROTOCOL_VERSION",
     "AppCreate",
+    "AppLimits",
     "AppInfo",
     "AppList",
     "AppRemoved",

@@ -81,6 +81,13 @@ class AppCreate(BaseModel):
         return _check_env(env)
 
 
+class AppLimits(BaseModel):
+    """The CPU and memory caps in force on an app's container; None means uncapped."""
+
+    cpus: float | None = Field(None, description="CPU cores the container may use, e.g. 0.5")
+    memory_bytes: int | None = Field(None, description="memory cap in bytes")
+
+
 class AppInfo(BaseModel):
     """An app as every client sees it. Env values are never part of it."""
 
@@ -101,6 +108,7 @@ class AppInfo(BaseModel):
         False, description="env changed since the container was created; apply to recreate it")
     health: HealthStatus | None = Field(
         None, description="health-check verdict; None when the app is not monitored")
+    limits: AppLimits = Field(default_factory=AppLimits, description="resource caps in force")
 
 
 class AppList(BaseModel):
