@@ -34,6 +34,7 @@ class AgentConfig:
     build_log_bytes: int = 5 * 1024 * 1024  # per deploy; the end of a longer log is kept
     git_timeout: float = 600.0
     base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
+    deploy_history: int = 100  # deploy records (and logs) kept per app; unfinished ones always stay
     extra: dict = field(default_factory=dict)
 
     @property
@@ -82,6 +83,8 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
     if not isinstance(values.get("base_images", {}), dict) or not all(
             isinstance(v, str) for v in values.get("base_images", {}).values()):
         raise ValueError(f"[base_images] in {path} must map stack names to image names")
+    if not isinstance(values.get("deploy_history", 1), int) or values.get("deploy_history", 1) < 1:
+        raise ValueError(f"deploy_history in {path} must be a whole number of at least 1")
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])

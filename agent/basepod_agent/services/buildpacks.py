@@ -2,8 +2,9 @@
 
 Used when a repository has no Dockerfile. Pure: it only reads files under the folder it
 is given, so detection is table-tested over tiny sample repos. Base images come from a
-map the agent configures (tests point every key at a local busybox image), merged over
-DEFAULT_BASE_IMAGES.
+map the agent configures, merged over DEFAULT_BASE_IMAGES. The Dockerfiles only assume
+what a plain Debian image with the stack's packages provides (README, "Base images"):
+the official language images work, and so does a Debian base built without a registry.
 
 Detection order matters because real repos mix ecosystems: Go, Ruby, Python and PHP
 apps often carry a package.json for front-end assets, so Node is tried after them, and
@@ -331,6 +332,8 @@ def generate_dockerfile(plan: StackPlan, base_images: dict[str, str] | None = No
         "php": "composer.json composer.lock* ./",
     }[plan.stack]
     body = [f"FROM {images[plan.stack]}", "WORKDIR /app"]
+    if plan.stack == "python":
+        body += _PYTHON_VENV
     if plan.stack == "php" and plan.install:
         body.append(f"COPY --from={images['composer']} /usr/bin/composer /usr/bin/composer")
     if plan.stack == "node" and plan.package_manager in ("yarn", "pnpm"):
@@ -344,6 +347,13 @@ def generate_dockerfile(plan: StackPlan, base_images: dict[str, str] | None = No
         return _lines(header, body[0] + " AS build", *body[1:], f"FROM {images['static']}",
                       f"COPY --from=build /app/{plan.static_dir}/ /www/", *tail)
     return _lines(header, *body, *tail)
+
+
+# Dependencies go to a virtualenv: Debian's python3 has no `pip`/`python` commands and
+# refuses system-wide pip installs (PEP 668), while python:* images allow either. With
+# the venv first on PATH, `pip`, `python` and installed entry points (gunicorn, uvicorn)
+# behave the same on both kinds of base image.
+_PYTHON_VENV = ["RUN python3 -m venv /opt/venv", "ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH"]
 
 
 def _lines(header: list[str], *lines: str) -> str:

@@ -31,6 +31,7 @@ from basepod_agent.services import activity
 from basepod_agent.services.apps import AppsService
 from basepod_agent.services.buildlog import BuildLog, BuildLogStore
 from basepod_agent.services.crypto import SecretBox, deploy_key_aad
+from basepod_agent.services.deploy_history import prune_deploys
 from basepod_agent.services.deploy_pipeline import (
     GENERATED_DOCKERFILE, USER_ERRORS, BuildJob, BuildResult, DeployFailure, private_dir, remove_tree, run_build,
 )
@@ -72,6 +73,7 @@ class DeployService:
         self._workers: dict[str, asyncio.Task] = {}
         self._cancelled_by: dict[str, str] = {}
         self._closing = False
+        self._pruning: set[asyncio.Task] = set()
         apps.on_lifecycle(self._on_lifecycle)
 
     def _on_lifecycle(self, actor: str, action: str, name: str) -> None:
@@ -346,8 +348,15 @@ class DeployService:
             if row is not None:
                 row.status, row.error, row.finished_at = status.value, error, activity.utcnow()
                 activity.record(s, actor, f"deploy.{status.value}", name, f"{deploy_id} {error or ''}".strip()[:500])
+                self._prune(row.app_id)
         self.logs.finish(deploy_id, status)
         self._publish(name, deploy_id, status)
+
+    def _prune(self, app_id: int) -> None:
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(
+            prune_deploys, self.db, self.logs, app_id, self.config.deploy_history))
+        self._pruning.add(task)
+        task.add_done_callback(self._pruning.discard)
 
     def _publish(self, name: str, deploy_id: str, status: DeployStatus) -> None:
         self.bus.publish(DeployChanged(app=name, id=deploy_id, status=status, at=activity.utcnow()))
