@@ -26,7 +26,8 @@ def prune_deploys(db: Database, logs: BuildLogStore, app_id: int, keep: int) -> 
         newest = select(Deploy.id).where(Deploy.app_id == app_id).order_by(
             Deploy.created_at.desc(), Deploy.id.desc()).limit(keep)
         doomed = list(s.scalars(select(Deploy.id).where(
-            Deploy.app_id == app_id, Deploy.status.not_in(_UNFINISHED), Deploy.id.not_in(newest))))
+            Deploy.app_id == app_id, Deploy.status.not_in(_UNFINISHED), Deploy.id.not_in(newest))
+            .order_by(Deploy.created_at)))
         if doomed:
             s.execute(delete(Deploy).where(Deploy.id.in_(doomed)))
     for deploy_id in doomed:
