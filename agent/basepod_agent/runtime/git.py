@@ -15,6 +15,8 @@ same credentials, which is why every command gets the same environment.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import inspect
 import os
 import re
@@ -80,14 +82,19 @@ async def _emit(log: LogFn | None, line: str) -> None:
         await result
 
 
-def _human_error(stderr: str, url: str, branch: str) -> str:
+def _human_error(stderr: str, url: str, branch: str, known_hosts: Path | None = None) -> str:
     """Turn git's stderr into one sentence a user can act on."""
     text = stderr.lower()
+    if "remote host identification has changed" in text or "host key for" in text and "has changed" in text:
+        return (f"the SSH host key of {url} changed since this agent first connected to it: if the "
+                f"server was really re-keyed, remove its line from {known_hosts} and deploy again; "
+                "otherwise someone may be intercepting the connection")
+    if "host key verification failed" in text:
+        return f"the SSH host key of {url} could not be verified against {known_hosts}"
     if "remote branch" in text and "not found" in text or "couldn't find remote ref" in text:
         return f"branch {branch!r} does not exist in {url}"
     if ("permission denied" in text or "authentication failed" in text
-            or "could not read username" in text or "could not read password" in text
-            or "host key verification failed" in text):
+            or "could not read username" in text or "could not read password" in text):
         return f"git could not authenticate to {url}: check the deploy key or repository access"
     if ("repository not found" in text or "does not appear to be a git repository" in text
             or "not found" in text and "repository" in text or "no such file or directory" in text):
@@ -144,7 +151,11 @@ class _Runner:
         while chunk := await reader.read(4096):
             pending += chunk
             while (cut := _first_break(pending)) >= 0:
+                if pending[cut:] == b"\r":
+                    break  # a "\r\n" (ssh's line end) may be split across reads
                 raw, sep, pending = pending[:cut], pending[cut:cut + 1], pending[cut + 1:]
+                if sep == b"\r" and pending.startswith(b"\n"):
+                    sep, pending = b"\n", pending[1:]
                 line = raw.decode(errors="replace").rstrip()
                 if not line:
                     continue
@@ -207,12 +218,37 @@ async def fetch_source(
             with os.fdopen(fd, "w") as handle:
                 handle.write(deploy_key.strip() + "\n")
         runner = _Runner(git_env(ssh_command(key_path, known_hosts)), deadline, log)
+        trusted = _known_keys(known_hosts)
         try:
             return await _fetch(runner, url, branch, dest, commit)
         except _RawGitFailure as exc:
-            raise GitError(_human_error(str(exc), url, branch)) from None
+            raise GitError(_human_error(str(exc), url, branch, known_hosts)) from None
+        finally:
+            for host, fingerprint in _known_keys(known_hosts) - trusted:
+                await _emit(log, f"First SSH connection to {host}: trusted its host key {fingerprint} "
+                                 f"(kept in {known_hosts}; a changed key will fail deploys)")
     finally:
         shutil.rmtree(key_dir, ignore_errors=True)
+
+
+def _known_keys(known_hosts: Path) -> set[tuple[str, str]]:
+    """(host, SHA256 fingerprint) of each key in an OpenSSH known_hosts file."""
+    try:
+        lines = known_hosts.read_text().splitlines()
+    except OSError:
+        return set()
+    keys = set()
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3 or line.startswith(("#", "@")):
+            continue
+        try:
+            blob = base64.b64decode(fields[2], validate=True)
+        except ValueError:
+            continue
+        digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+        keys.add((fields[0], f"SHA256:{digest}"))
+    return keys
 
 
 async def _fetch(runner: _Runner, url: str, branch: str, dest: Path, commit: str | None) -> CommitInfo:

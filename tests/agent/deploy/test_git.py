@@ -234,9 +234,15 @@ async def test_a_private_repository_is_cloned_over_ssh_with_the_deploy_key(sshd_
     url = f"ssh://{sshd_server.user}@127.0.0.1:{sshd_server.port}{repo.path}"
     key = sshd_server.client_key.read_text()
     known_hosts = tmp_path / "known_hosts"
-    info = await fetch_source(url, "main", tmp_path / "cache", deploy_key=key, known_hosts=known_hosts)
+    lines: list[str] = []
+    info = await fetch_source(url, "main", tmp_path / "cache", deploy_key=key, known_hosts=known_hosts,
+                              log=lines.append)
     assert info.message == "first"
     assert "127.0.0.1" in known_hosts.read_text(), "host key learnt on first use"
+    fingerprint = subprocess.run(["ssh-keygen", "-lf", f"{sshd_server.host_key}.pub"], capture_output=True,
+                                 text=True, check=True).stdout.split()[1]
+    first_use = f"First SSH connection to [127.0.0.1]:{sshd_server.port}: trusted its host key {fingerprint} "
+    assert any(line.startswith(first_use) for line in lines), lines
     calls = ssh_spy.read_text()
     assert "IdentitiesOnly=yes" in calls
     assert "KEY 600 DIR 700" in calls
@@ -244,8 +250,10 @@ async def test_a_private_repository_is_cloned_over_ssh_with_the_deploy_key(sshd_
     assert not Path(key_path).exists(), "the key file is removed after the operation"
     # A later deploy fetches over the same key and the now-pinned host key.
     repo.commit("second", {"app.txt": "v2\n"})
-    info = await fetch_source(url, "main", tmp_path / "cache", deploy_key=key, known_hosts=known_hosts)
-    assert info.message == "second"
+    lines.clear()
+    info = await fetch_source(url, "main", tmp_path / "cache", deploy_key=key, known_hosts=known_hosts,
+                              log=lines.append)
+    assert info.message == "second" and not any("First SSH connection" in line for line in lines)
 
 
 async def test_a_wrong_deploy_key_is_reported_as_an_authentication_failure(sshd_server, repo, tmp_path):
@@ -263,6 +271,20 @@ async def test_a_changed_host_key_is_refused(sshd_server, repo, tmp_path):
     known_hosts.write_text(f"[127.0.0.1]:{sshd_server.port} ssh-ed25519 "
                            "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
     url = f"ssh://{sshd_server.user}@127.0.0.1:{sshd_server.port}{repo.path}"
-    with pytest.raises(GitError, match="could not authenticate"):
+    with pytest.raises(GitError, match="SSH host key of .* changed since this agent first connected") as caught:
         await fetch_source(url, "main", tmp_path / "cache", deploy_key=sshd_server.client_key.read_text(),
                            known_hosts=known_hosts)
+    assert f"remove its line from {known_hosts}" in str(caught.value)
+
+
+async def test_every_crlf_terminated_line_reaches_the_log_even_split_across_reads():
+    """ssh ends its lines with \\r\\n; they are lines, not rate-limited progress updates."""
+    from basepod_agent.runtime.git import _Runner
+
+    reader = asyncio.StreamReader()
+    for chunk in (b"@@@ WARNING\r", b"\nline two\r\nprogress 1%\rprogress 2%\r", b"\nlast"):
+        reader.feed_data(chunk)
+    reader.feed_eof()
+    lines: list[str] = []
+    await _Runner({}, 0, lines.append)._read_stderr(reader, stream=True)
+    assert lines[:2] == ["@@@ WARNING", "line two"] and lines[-2:] == ["progress 2%", "last"]
