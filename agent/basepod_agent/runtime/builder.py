@@ -3,8 +3,8 @@
 The build goes over HTTP (``POST /libpod/build`` with a tar of the context) rather than
 the ``podman`` CLI or podman-py so the output can be streamed line by line to the deploy
 log, and so cancelling the asyncio task closes the connection: Podman then abandons the
-build (no image, working container removed). Podman 4.3 does so at the next step, so a
-RUN step already running is left to finish on its own.
+build (no image, working container removed). Podman 4.3 does so only at the next step,
+so the RUN step in progress is killed separately (runtime/build_steps.py).
 
 The tar honours ``.dockerignore`` (DockerIgnore below). The Dockerfile may live outside
 the context (a generated one does): it is then added to the tar under a private name.
@@ -28,6 +28,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
+
+from basepod_agent.runtime.build_steps import kill_build_steps, marker_host, new_build_marker
 
 LogFn = Callable[[str], object]
 API_VERSION = "v4.0.0"
@@ -217,7 +219,8 @@ async def build_image(
 
     Output lines go to ``log`` as they arrive (without trailing newlines). Raises
     BuildError with Podman's error text on failure. Cancel the calling task to abort:
-    the HTTP request is closed and Podman stops the build at its next step.
+    the HTTP request is closed and the running RUN step is killed, so the build stops
+    within about a second.
     """
     own_client = client is None
     client = client or podman_http_client(podman_url)
@@ -225,15 +228,29 @@ async def build_image(
     tar_path = os.path.join(workdir, "context.tar")
     try:
         name = await asyncio.to_thread(write_context_tar, context_dir, dockerfile, tar_path)
+        marker = new_build_marker()
         params = {"dockerfile": name, "t": tag, "rm": "true", "forcerm": "true",
-                  "buildargs": json.dumps(build_args or {}), "layers": "true"}
+                  "buildargs": json.dumps(build_args or {}), "layers": "true",
+                  "extrahosts": json.dumps([marker_host(marker)])}
         if labels:
             params["labels"] = json.dumps(labels)
-        return await _stream_build(client, params, tar_path, log)
+        try:
+            return await _stream_build(client, params, tar_path, log)
+        except asyncio.CancelledError:
+            await asyncio.shield(_stop_steps(marker))
+            raise
     finally:
         if own_client:
             await client.aclose()
         await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+
+async def _stop_steps(marker: str) -> None:
+    """Kill the step in progress, twice: a step that started while the request was being
+    closed is caught by the second look, and after that Podman starts no new one."""
+    for delay in (0.0, 0.5):
+        await asyncio.sleep(delay)
+        await asyncio.to_thread(kill_build_steps, marker)
 
 
 async def _stream_build(client: httpx.AsyncClient, params: dict[str, str], tar_path: str,
