@@ -15,7 +15,7 @@ import pytest
 
 from deploy_helpers import create_app, deploy_log, make_repo, set_git_source, start_deploy, wait_body, wait_deploy
 from harness import AgentProcess
-from harness.debian_images import stack_base_image
+from harness.debian_images import stack_base_image, stack_tag
 from harness.system import require_binaries, short_tmpdir
 
 PY_APP = '''\
@@ -44,16 +44,13 @@ http.createServer((req, res) => res.end(`${greeting} on ${process.env.PORT} (${p
 
 
 @pytest.fixture(scope="module")
-def stack_images(podman_service):
+def pack_agent(podman_service):
+    """An agent whose [base_images] name the Debian stack images; each test makes sure the
+    one it needs is in the store, so a worker only loads the images its tests use."""
     require_binaries("debootstrap")
-    return {stack: stack_base_image(podman_service, stack) for stack in ("python", "node")}
-
-
-@pytest.fixture(scope="module")
-def pack_agent(podman_service, stack_images):
     agent = AgentProcess(short_tmpdir("bp-pack-"), podman_service, extra_args=["--stop-timeout", "1"])
     agent.state_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f'{stack} = "{image}"' for stack, image in stack_images.items()]
+    lines = [f'{stack} = "{stack_tag(stack)}"' for stack in ("python", "node")]
     (agent.state_dir / "agent.toml").write_text("[base_images]\n" + "\n".join(lines) + "\n")
     agent.start()
     token = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
@@ -72,26 +69,28 @@ def _deploy_repo(agent, token, busybox_image, app: str, files: dict[str, str], t
 
 
 def test_python_repo_without_dockerfile_is_built_on_a_debian_base_and_served(
-        pack_agent, busybox_image, stack_images, tmp_path):
+        pack_agent, podman_service, busybox_image, tmp_path):
     agent, token = pack_agent
+    base = stack_base_image(podman_service, "python")
     files = {"requirements.txt": "# the standard library is enough\n", "app.py": PY_APP}
     created, done = _deploy_repo(agent, token, busybox_image, "pyapp", files, tmp_path)
     assert done["dockerfile_generated"] is True
     generated = agent.request("GET", f"/api/apps/pyapp/deploys/{done['id']}/dockerfile", token=token)[1]
-    assert f"FROM {stack_images['python']}" in generated["text"] and "python3 -m venv" in generated["text"]
+    assert f"FROM {base}" in generated["text"] and "python3 -m venv" in generated["text"]
     info = agent.request("GET", "/api/apps/pyapp", token=token)[1]
     assert info["port"] == 8000 and info["image"] == done["image_tag"]
     wait_body(created["host_port"], "python says hi on 8000\n", timeout=30)
 
 
 def test_node_repo_without_dockerfile_is_built_on_a_debian_base_and_served(
-        pack_agent, busybox_image, stack_images, tmp_path):
+        pack_agent, podman_service, busybox_image, tmp_path):
     agent, token = pack_agent
+    base = stack_base_image(podman_service, "node")
     package = {"name": "hello", "version": "1.0.0", "description": "node says hi",
                "scripts": {"start": "node server.js"}}
     files = {"package.json": json.dumps(package), "server.js": NODE_APP}
     created, done = _deploy_repo(agent, token, busybox_image, "nodeapp", files, tmp_path)
     log_text = deploy_log(agent, token, "nodeapp", done["id"])
-    assert "detected node" in log_text and f"FROM {stack_images['node']}" in log_text
+    assert "detected node" in log_text and f"FROM {base}" in log_text
     assert agent.request("GET", "/api/apps/nodeapp", token=token)[1]["port"] == 3000
     wait_body(created["host_port"], "node says hi on 3000 (production)\n", timeout=30)
