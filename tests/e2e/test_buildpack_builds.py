@@ -15,7 +15,7 @@ import pytest
 
 from deploy_helpers import create_app, deploy_log, make_repo, set_git_source, start_deploy, wait_body, wait_deploy
 from harness import AgentProcess
-from harness.debian_images import stack_base_image, stack_tag
+from harness.debian_images import STACK_PACKAGES, stack_base_image, stack_tag
 from harness.system import require_binaries, short_tmpdir
 
 PY_APP = '''\
@@ -42,6 +42,18 @@ http.createServer((req, res) => res.end(`${greeting} on ${process.env.PORT} (${p
   .listen(Number(process.env.PORT), "0.0.0.0");
 '''
 
+RUBY_APP = """\
+require "socket"
+server = TCPServer.new("0.0.0.0", Integer(ENV.fetch("PORT")))
+loop do
+  client = server.accept
+  client.gets
+  body = "ruby says hi on #{ENV['PORT']}\\n"
+  client.print "HTTP/1.0 200 OK\\r\\nContent-Length: #{body.bytesize}\\r\\n\\r\\n#{body}"
+  client.close
+end
+"""
+
 
 @pytest.fixture(scope="module")
 def pack_agent(podman_service):
@@ -50,7 +62,7 @@ def pack_agent(podman_service):
     require_binaries("debootstrap")
     agent = AgentProcess(short_tmpdir("bp-pack-"), podman_service, extra_args=["--stop-timeout", "1"])
     agent.state_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f'{stack} = "{stack_tag(stack)}"' for stack in ("python", "node")]
+    lines = [f'{stack} = "{stack_tag(stack)}"' for stack in STACK_PACKAGES]
     (agent.state_dir / "agent.toml").write_text("[base_images]\n" + "\n".join(lines) + "\n")
     agent.start()
     token = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
@@ -94,3 +106,16 @@ def test_node_repo_without_dockerfile_is_built_on_a_debian_base_and_served(
     assert "detected node" in log_text and f"FROM {base}" in log_text
     assert agent.request("GET", "/api/apps/nodeapp", token=token)[1]["port"] == 3000
     wait_body(created["host_port"], "node says hi on 3000 (production)\n", timeout=30)
+
+
+@pytest.mark.parametrize("stack, files, body", [
+    ("php", {"index.php": "<?php echo 'php says hi on ' . getenv('PORT') . \"\\n\";\n"}, "php says hi on 8080\n"),
+    ("ruby", {"Gemfile": "source 'https://rubygems.org'\n", "app.rb": RUBY_APP}, "ruby says hi on 4567\n"),
+])
+def test_php_and_ruby_repos_without_dockerfile_are_built_on_debian_bases_and_served(
+        pack_agent, podman_service, busybox_image, tmp_path, stack, files, body):
+    agent, token = pack_agent
+    base = stack_base_image(podman_service, stack)
+    created, done = _deploy_repo(agent, token, busybox_image, f"{stack}app", files, tmp_path)
+    assert f"FROM {base}" in deploy_log(agent, token, f"{stack}app", done["id"])
+    wait_body(created["host_port"], body, timeout=30)

@@ -4,7 +4,7 @@ Two levels of cache keep this cheap (debootstrap takes ~30 s, apt installs of np
 a minute):
 
 - on the machine, in ``BASEPOD_TEST_CACHE`` (default /var/cache/basepod-tests): the
-  debootstrapped root file system as a tar, and each derived stack image (python, node)
+  debootstrapped root file system as a tar, and each derived stack image (python, node, php, ruby)
   as a ``podman save`` archive. Both are named by a hash of their recipe, so changing a
   recipe builds a new file instead of reusing a stale one. A file lock per entry lets
   parallel pytest workers share one build.
@@ -38,6 +38,8 @@ DEBIAN_TAG = f"localhost/basepod-test/debian:{SUITE}"
 STACK_PACKAGES = {
     "python": ["python3", "python3-venv"],
     "node": ["nodejs", "npm"],
+    "php": ["php-cli"],
+    "ruby": ["ruby", "ruby-bundler"],
 }
 # A trimmed root file system: no downloaded .debs, no package lists, no docs.
 _TRIM = ["var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/locale"]
