@@ -38,11 +38,11 @@ def marker_host(marker: str) -> str:
     return f"{marker}:127.0.0.1"
 
 
-def kill_build_steps(marker: str, proc: Path = PROC) -> list[int]:
+def kill_build_steps(marker: str) -> list[int]:
     """SIGKILL the running RUN step(s) of the build labelled ``marker``; return the pids."""
     children: dict[int, list[int]] = {}
     supervisors: list[int] = []
-    for entry in proc.iterdir():
+    for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
         try:
@@ -55,7 +55,7 @@ def kill_build_steps(marker: str, proc: Path = PROC) -> list[int]:
     killed = []
     for pid in supervisors:
         try:
-            hosts = (Path(os.readlink(proc / str(pid) / "cwd")) / "hosts").read_text()
+            hosts = (Path(os.readlink(PROC / str(pid) / "cwd")) / "hosts").read_text()
         except OSError:
             continue
         if marker not in hosts.split():

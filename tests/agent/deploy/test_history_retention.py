@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from basepod_agent.config import load_config
 from basepod_agent.protocol.deploys import DeployStatus
 from basepod_agent.services.activity import utcnow
 from basepod_agent.services.buildlog import BuildLogStore
@@ -59,3 +61,13 @@ def test_nothing_is_pruned_below_the_limit(tmp_path):
     db, logs, app_id, ids = _store(tmp_path, ["success", "failed"])
     assert prune_deploys(db, logs, app_id, keep=100) == []
     assert len(_left(db)) == 3
+
+
+def test_deploy_history_setting_is_read_from_agent_toml_and_must_be_at_least_one(tmp_path):
+    assert load_config(tmp_path).deploy_history == 100
+    (tmp_path / "agent.toml").write_text("deploy_history = 5\n")
+    assert load_config(tmp_path).deploy_history == 5
+    for bad in ("0", '"10"'):
+        (tmp_path / "agent.toml").write_text(f"deploy_history = {bad}\n")
+        with pytest.raises(ValueError, match="deploy_history"):
+            load_config(tmp_path)
