@@ -35,6 +35,10 @@ class AgentConfig:
     git_timeout: float = 600.0
     base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
     extra: dict = field(default_factory=dict)
+    public_url: str | None = None  # e.g. https://deploy.example.com: where GitHub reaches the edge API
+    webhook_max_body_bytes: int = 1024 * 1024  # GitHub push payloads; the rest of the edge keeps 256 KiB
+    webhook_rate_per_minute: float = 60.0  # per app and per source IP (token buckets)
+    webhook_burst: int = 20
 
     @property
     def key_path(self) -> Path:
@@ -82,6 +86,9 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
     if not isinstance(values.get("base_images", {}), dict) or not all(
             isinstance(v, str) for v in values.get("base_images", {}).values()):
         raise ValueError(f"[base_images] in {path} must map stack names to image names")
+    public_url = values.get("public_url")
+    if public_url is not None and not (isinstance(public_url, str) and public_url.startswith(("https://", "http://"))):
+        raise ValueError(f"public_url {public_url!r} must start with https:// (or http://)")
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])
