@@ -79,8 +79,8 @@ class WebhookService:
         """The payload URL GitHub is given, or why there is none."""
         base = self.config.public_url
         if not base:
-            return None, ("the agent has no public URL: set public_url in agent.toml (or serve --public-url) "
-                          "to the address where GitHub reaches the edge API")
+            return None, ("The agent has no public URL: set public_url in agent.toml (or serve --public-url) "
+                          "to the address where GitHub reaches the edge API.")
         return f"{base.rstrip('/')}/api/apps/{name}/webhook", None
 
     def status(self, name: str) -> WebhookStatus:
