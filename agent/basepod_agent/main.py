@@ -120,7 +120,8 @@ async def _serve(config: AgentConfig) -> None:
     servers.append((_Server(control), _unix_listener(config.control_socket)))
     if config.edge:
         edge = uvicorn.Config(create_edge_app(svc), log_level="warning", lifespan="off",
-                              proxy_headers=True, timeout_graceful_shutdown=3)
+                              proxy_headers=True, timeout_graceful_shutdown=3,
+                              http=CoalescingH11Protocol)  # one write per answer: no Nagle stall
         servers.append((_Server(edge), _tcp_listener(config.edge)))
 
     loop = asyncio.get_running_loop()

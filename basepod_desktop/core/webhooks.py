@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 from basepod_agent.protocol import WebhookDelivered, WebhookDelivery, WebhookSecret, WebhookSetupResult, WebhookStatus
+from basepod_desktop.client import Forbidden
 from basepod_desktop.core.fleet import Fleet
 
 
@@ -32,11 +33,15 @@ class WebhookCalls:
         return await self.fleet.connection(server).call(lambda c: c.webhook_deliveries(app, limit))
 
     async def overview(self, server: str, app: str) -> tuple[WebhookStatus, list[WebhookDelivery]]:
-        """What the tab shows, in one task: status, then deliveries when the caller may read them."""
+        """What the tab shows, in one task: status, then deliveries when the caller may read
+        them (a viewer may not: the tab then shows the setup without the history)."""
         status = await self.status(server, app)
         if not status.enabled and status.last_delivery_at is None:
             return status, []
-        return status, await self.deliveries(server, app)
+        try:
+            return status, await self.deliveries(server, app)
+        except Forbidden:
+            return status, []
 
 
 def is_delivery_of(event: object, app: str) -> bool:

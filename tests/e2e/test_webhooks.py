@@ -8,6 +8,8 @@ restarts an agent of its own, and the rate limit test uses an agent with a tiny 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -215,3 +217,15 @@ def test_rate_limits_per_app_and_per_client_answer_429_with_retry_after(podman_s
     finally:
         agent.stop()
         shutil.rmtree(agent.base_dir, ignore_errors=True)
+
+
+def test_rotate_key_re_encrypts_webhook_secrets_so_signatures_still_verify(agent, token, busybox_image):
+    create_app(agent, token, "rotated", busybox_image)
+    secret = setup_webhook(agent, token, "rotated")["secret"]
+    agent.stop()
+    result = subprocess.run([sys.executable, "-m", "basepod_agent", "rotate-key", "--state-dir", str(agent.state_dir)],
+                            env=agent.env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "re-encrypted 1 values" in result.stdout, result.stderr
+    agent.start()
+    assert deliver(agent.edge_url, "rotated", secret, "ping", ping_payload()).json()["result"] == "pong"
+    assert secret.encode() not in (agent.state_dir / "agent.db").read_bytes()
