@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from test_cli_over_ssh import Bp, add_server
+from test_cli_env_health import cli  # noqa: F401  (fixture: bp logged in, app "web")
 from webhook_helpers import deliver, ping_payload
-
-
-@pytest.fixture
-def cli(tmp_path, sshd_server, agent, busybox_image):
-    bp = Bp(tmp_path, sshd_server.known_hosts_path)
-    add_server(bp, sshd_server, agent)
-    bp("login", "--email", agent.admin_email, "--password-stdin", input=agent.admin_password + "\n")
-    bp("create", "web", "--image", busybox_image, "--port", "8080")
-    return bp
 
 
 def test_webhook_setup_secret_status_deliveries_and_disable(cli, agent):

@@ -61,7 +61,6 @@ class WebhookTab(LiveTab):
         self.status: Optional[WebhookStatus] = None
         self.deliveries: list[WebhookDelivery] = []
         self.secret: Optional[str] = None  # known only after Reveal, Copy or setup
-        self._loading = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.stack = QStackedWidget()
@@ -202,24 +201,11 @@ class WebhookTab(LiveTab):
             self.reload(background=True)
 
     def reload(self, background: bool = False) -> None:
-        if self.server is None or self._loading or self.ctx.fleet.is_stale(self.server):
-            return
-        self._loading = True
-        server, app = self.server, self.app
+        def apply(result) -> None:
+            self.status, self.deliveries = result
+            self.render()
 
-        def done(result) -> None:
-            self._loading = False
-            if (server, app) == (self.server, self.app):
-                self.status, self.deliveries = result
-                self.render()
-                self.sig_loaded.emit()
-
-        def failed(_exc) -> bool:
-            self._loading = False
-            return background
-
-        self.ctx.tasks.run(self.calls.overview(server, app), what=f"Could not load the webhook of {app}",
-                           on_success=done, on_error=failed, background=background)
+        self.load_shown(self.calls.overview, "Could not load the webhook of", apply, background)
 
     # --- rendering ---------------------------------------------------------------------
 
