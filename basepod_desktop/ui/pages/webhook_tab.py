@@ -178,7 +178,7 @@ class WebhookTab(LiveTab):
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setHighlightSections(False)
-        for column, width in enumerate((150, 70, 110, 100, 90, 90)):
+        for column, width in enumerate((150, 70, 110, 120, 90, 90)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
         self.table_stack.addWidget(self.table)

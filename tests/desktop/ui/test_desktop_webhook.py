@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, open_app_on_local_agent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
+from deploy_helpers import commit, make_repo, set_git_source, wait_deploy  # noqa: E402
 from webhook_helpers import deliver, ping_payload, push_payload  # noqa: E402
 
 PUBLIC_URL = "https://deploy.example.com"
@@ -28,10 +29,13 @@ def _open(ui, make_app, agent, image: str):
     return app, detail.webhook_tab, token
 
 
-def test_enable_copy_reveal_live_deliveries_and_regenerate(ui, make_app, agent_factory, busybox_image):
+def test_enable_copy_reveal_live_deliveries_and_regenerate(ui, make_app, agent_factory, busybox_image, tmp_path):
     agent = agent_factory(start=False, extra_args=["--stop-timeout", "1", "--public-url", PUBLIC_URL])
     agent.start()
     app, tab, token = _open(ui, make_app, agent, busybox_image)
+    dockerfile = f"FROM {busybox_image}\nRUN echo pushed > /www/index.html\n"
+    repo = make_repo(tmp_path / "repo", {"Dockerfile": dockerfile})
+    set_git_source(agent, token, "web", repo)
     window = app.window
     ui.wait_until(lambda: tab.stack.currentWidget() is tab.empty, what="the empty state")
     assert tab.empty.button.text() == "Enable webhook"
@@ -61,10 +65,15 @@ def test_enable_copy_reveal_live_deliveries_and_regenerate(ui, make_app, agent_f
     assert deliver(agent.edge_url, "web", secret, "ping", ping_payload()).status_code == 200
     assert deliver(agent.edge_url, "web", secret, "push", push_payload("c" * 40, branch="dev")).status_code == 200
     assert deliver(agent.edge_url, "web", "forged", "push", push_payload("d" * 40)).status_code == 401
-    ui.wait_until(lambda: tab.table.rowCount() == 3, what="three deliveries pushed live")
-    cells = [[tab.table.item(r, c).text() for c in range(tab.table.columnCount())] for r in range(3)]
-    assert [row[5] for row in cells] == ["rejected", "ignored", "pong"]
-    assert cells[0][4] == "invalid" and cells[1][2] == "dev" and cells[1][3] == "c" * 10
+    sha = commit(repo, {"Dockerfile": dockerfile.replace("pushed", "pushed v2")}, "v2")
+    pushed = deliver(agent.edge_url, "web", secret, "push", push_payload(sha))
+    assert pushed.json()["result"] == "deployed", pushed.text
+    ui.wait_until(lambda: tab.table.rowCount() == 4, what="four deliveries pushed live")
+    cells = [[tab.table.item(r, c).text() for c in range(tab.table.columnCount())] for r in range(4)]
+    assert [row[5] for row in cells] == ["deployed", "rejected", "ignored", "pong"]
+    assert cells[0][3] == sha[:10] and cells[0][6] == pushed.json()["deploy_id"]
+    assert cells[1][4] == "invalid" and cells[2][2] == "dev" and cells[2][3] == "c" * 10
+    assert wait_deploy(agent, token, "web", pushed.json()["deploy_id"])["status"] == "success"
     ui.screenshot(window, "webhook-deliveries")
 
     tab.regenerate_button.click()
