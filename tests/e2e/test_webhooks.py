@@ -229,3 +229,34 @@ def test_rotate_key_re_encrypts_webhook_secrets_so_signatures_still_verify(agent
     agent.start()
     assert deliver(agent.edge_url, "rotated", secret, "ping", ping_payload()).json()["result"] == "pong"
     assert secret.encode() not in (agent.state_dir / "agent.db").read_bytes()
+
+
+def _user_token(agent, email: str, role) -> str:
+    from datetime import timedelta
+
+    from basepod_agent.services.auth import AuthService
+    from basepod_agent.store.database import Database
+
+    db = Database(agent.state_dir / "agent.db")
+    try:
+        AuthService(db, timedelta(hours=1)).create_user(email, "a long password 1", role)
+    finally:
+        db.close()
+    status, body = agent.request("POST", "/api/auth/login", {"email": email, "password": "a long password 1"})
+    assert status == 200, body
+    return body["token"]
+
+
+def test_viewers_see_the_status_only_and_deployers_may_set_up_and_read_the_secret(agent, token, busybox_image):
+    from basepod_agent.protocol import Role
+
+    create_app(agent, token, "roles", busybox_image)
+    viewer = _user_token(agent, "view@example.com", Role.VIEWER)
+    deployer = _user_token(agent, "dep@example.com", Role.DEPLOYER)
+    for method, path in (("POST", "setup"), ("GET", "secret"), ("GET", "deliveries"), ("DELETE", "")):
+        status, body = agent.request(method, f"/api/apps/roles/webhook/{path}".rstrip("/"), token=viewer)
+        assert status == 403 and body["code"] == "forbidden", (method, path, body)
+    secret = setup_webhook(agent, deployer, "roles")["secret"]
+    assert agent.request("GET", "/api/apps/roles/webhook/secret", token=deployer)[1]["secret"] == secret
+    status, info = agent.request("GET", "/api/apps/roles/webhook", token=viewer)
+    assert status == 200 and info["enabled"] and secret not in str(info)

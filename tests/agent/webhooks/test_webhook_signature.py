@@ -104,3 +104,14 @@ def test_setup_refuses_branch_names_git_would_refuse(branch):
 
 def test_setup_accepts_a_full_ref_as_a_branch():
     assert WebhookSetup(branch="refs/heads/release/1.x").branch == "release/1.x"
+
+
+def test_a_delivery_event_round_trips_through_the_event_stream_union():
+    from datetime import datetime, timezone
+
+    from basepod_agent.protocol import EVENT_ADAPTER, DeliveryResult, WebhookDelivered, WebhookDelivery
+
+    now = datetime.now(timezone.utc)
+    event = WebhookDelivered(app="web", at=now, delivery=WebhookDelivery(
+        id=1, app="web", at=now, signature_ok=True, result=DeliveryResult.DEPLOYED, deploy_id="d1"))
+    assert EVENT_ADAPTER.validate_json(event.model_dump_json()) == event
