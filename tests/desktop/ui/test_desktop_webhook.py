@@ -9,6 +9,8 @@ from pathlib import Path
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
+from basepod_desktop.ui import theme
+
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, open_app_on_local_agent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "e2e"))
@@ -85,7 +87,7 @@ def test_enable_copy_reveal_live_deliveries_and_regenerate(ui, make_app, agent_f
     assert deliver(agent.edge_url, "web", tab.secret, "ping", ping_payload()).status_code == 200
 
 
-def test_without_a_public_url_the_tab_says_how_to_set_one(ui, make_app, agent, busybox_image):
+def test_without_a_public_url_the_tab_says_how_to_set_one(ui, qapp, make_app, agent, busybox_image):
     app, tab, _ = _open(ui, make_app, agent, busybox_image)
     ui.wait_until(lambda: tab.stack.currentWidget() is tab.empty, what="the empty state")
     tab.empty.button.click()
@@ -93,3 +95,8 @@ def test_without_a_public_url_the_tab_says_how_to_set_one(ui, make_app, agent, b
     assert tab.callout.isVisible() and "public_url" in tab.callout.message.text()
     assert not tab.copy_url.isEnabled() and tab.url_field.text() == ""
     ui.screenshot(app.window, "webhook-no-public-url")
+    theme.apply(qapp, dark=True)
+    try:
+        ui.screenshot(app.window, "webhook-no-public-url-dark")
+    finally:
+        theme.apply(qapp, dark=False)
