@@ -36,6 +36,10 @@ class AgentConfig:
     base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
     deploy_history: int = 100  # deploy records (and logs) kept per app; unfinished ones always stay
     extra: dict = field(default_factory=dict)
+    public_url: str | None = None  # e.g. https://deploy.example.com: where GitHub reaches the edge API
+    webhook_max_body_bytes: int = 1024 * 1024  # GitHub push payloads; the rest of the edge keeps 256 KiB
+    webhook_rate_per_minute: float = 60.0  # per app and per source IP (token buckets)
+    webhook_burst: int = 20
 
     @property
     def key_path(self) -> Path:
@@ -85,6 +89,9 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
         raise ValueError(f"[base_images] in {path} must map stack names to image names")
     if not isinstance(values.get("deploy_history", 1), int) or values.get("deploy_history", 1) < 1:
         raise ValueError(f"deploy_history in {path} must be a whole number of at least 1")
+    public_url = values.get("public_url")
+    if public_url is not None and not (isinstance(public_url, str) and public_url.startswith(("https://", "http://"))):
+        raise ValueError(f"public_url {public_url!r} must start with https:// (or http://)")
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])

@@ -120,7 +120,8 @@ async def _serve(config: AgentConfig) -> None:
     servers.append((_Server(control), _unix_listener(config.control_socket)))
     if config.edge:
         edge = uvicorn.Config(create_edge_app(svc), log_level="warning", lifespan="off",
-                              proxy_headers=True, timeout_graceful_shutdown=3)
+                              proxy_headers=True, timeout_graceful_shutdown=3,
+                              http=CoalescingH11Protocol)  # one write per answer: no Nagle stall
         servers.append((_Server(edge), _tcp_listener(config.edge)))
 
     loop = asyncio.get_running_loop()
@@ -170,6 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             state, socket_path=Path(args.socket) if args.socket else None, edge=args.edge,
             podman_url=args.podman_url, public_host=args.public_host, stop_timeout=args.stop_timeout,
             port_range=parse_port_range(args.port_range) if args.port_range else None,
+            public_url=args.public_url,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -196,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port-range", help="host ports for apps, e.g. 20000-29999")
     serve.add_argument("--public-host", help="host name used in app URLs")
     serve.add_argument("--stop-timeout", type=int, help="seconds before a stop kills (default 10)")
+    serve.add_argument("--public-url", help="edge API as GitHub reaches it, e.g. https://deploy.example.com")
     serve.set_defaults(func=cmd_serve)
 
     rotate = sub.add_parser("rotate-key", help="new secrets key; re-encrypt every stored secret (agent stopped)")

@@ -10,7 +10,7 @@ import sys
 from pydantic import ValidationError
 
 from basepod_agent.protocol import AGENT_VERSION
-from basepod_desktop.cli import apps, auth, deploys, env, exitcodes, health, servers
+from basepod_desktop.cli import apps, auth, deploys, env, exitcodes, health, servers, webhooks
 from basepod_desktop.cli.context import Context, NoServer
 from basepod_desktop.cli.output import err
 from basepod_desktop.client import AuthRequired, ClientError
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     env.register(sub)
     health.register(sub)
     deploys.register(sub)
+    webhooks.register(sub)
     return parser
 
 

@@ -50,6 +50,9 @@ from basepod_agent.protocol import (
     VersionInfo,
     WhoAmI,
 )
+from basepod_agent.protocol.webhooks import (
+    WebhookDelivery, WebhookDeliveryList, WebhookSecret, WebhookSetup, WebhookSetupResult, WebhookStatus,
+)
 from basepod_desktop.client.errors import (
     AgentUnreachable,
     ApiError,
@@ -286,6 +289,27 @@ class AgentClient:
 
     def events(self) -> AsyncIterator[Event]:
         return self._stream("/api/events", EVENT_ADAPTER)
+
+    # --- webhooks --------------------------------------------------------------------
+
+    async def webhook_status(self, name: str) -> WebhookStatus:
+        return await self._request("GET", f"{_app(name)}/webhook", WebhookStatus)
+
+    async def webhook_setup(self, name: str, branch: str | None = None) -> WebhookSetupResult:
+        """Enable the webhook, or regenerate its secret; the answer holds the new secret."""
+        return await self._request("POST", f"{_app(name)}/webhook/setup", WebhookSetupResult,
+                                   WebhookSetup(branch=branch))
+
+    async def webhook_secret(self, name: str) -> WebhookSecret:
+        """The secret in full; the agent writes the activity log for every call."""
+        return await self._request("GET", f"{_app(name)}/webhook/secret", WebhookSecret)
+
+    async def webhook_disable(self, name: str) -> WebhookStatus:
+        return await self._request("DELETE", f"{_app(name)}/webhook", WebhookStatus)
+
+    async def webhook_deliveries(self, name: str, limit: int = 50) -> list[WebhookDelivery]:
+        return (await self._request("GET", f"{_app(name)}/webhook/deliveries", WebhookDeliveryList,
+                                    params={"limit": limit})).deliveries
 
 
 def _app(name: str) -> str:

@@ -42,6 +42,7 @@ from basepod_agent.protocol.events import (
     LogEnd,
     LogStreamMessage,
     StreamError,
+    WebhookDelivered,
 )
 from basepod_agent.protocol.health import (
     HealthConfig,
@@ -53,6 +54,16 @@ from basepod_agent.protocol.health import (
 from basepod_agent.protocol.health_status import HealthStatus
 from basepod_agent.protocol.meta import EdgeHealth, RuntimeInfo, VersionInfo
 from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
+from basepod_agent.protocol.webhooks import (
+    DeliveryResult,
+    WebhookAnswer,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookSecret,
+    WebhookSetup,
+    WebhookSetupResult,
+    WebhookStatus,
+)
 
 __all__ = [
     "BUILD_LOG_ADAPTER",
@@ -116,4 +127,13 @@ __all__ = [
     "VersionInfo",
     "WhoAmI",
     "parse_dotenv",
+    "DeliveryResult",
+    "WebhookAnswer",
+    "WebhookDelivered",
+    "WebhookDelivery",
+    "WebhookDeliveryList",
+    "WebhookSecret",
+    "WebhookSetup",
+    "WebhookSetupResult",
+    "WebhookStatus",
 ]

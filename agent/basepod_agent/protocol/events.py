@@ -14,6 +14,7 @@ from basepod_agent.protocol.apps import AppStatus, LogLine
 from basepod_agent.protocol.deploys import BuildEnd, BuildLogChunk, DeployStatus
 from basepod_agent.protocol.errors import ErrorBody
 from basepod_agent.protocol.health_status import HealthStatus
+from basepod_agent.protocol.webhooks import WebhookDelivery
 
 
 class LogBatch(BaseModel):
@@ -96,7 +97,17 @@ class Hello(BaseModel):
     protocol_version: int
 
 
+class WebhookDelivered(BaseModel):
+    """A webhook delivery was recorded (deployed, ignored or rejected): the Webhook tab refreshes."""
+
+    type: Literal["webhook_delivery"] = "webhook_delivery"
+    app: str
+    delivery: WebhookDelivery
+    at: datetime
+
+
 Event = Annotated[
-    Union[Hello, AppStateChanged, AppRemoved, HealthChanged, EnvChanged, DeployChanged], Field(discriminator="type")
+    Union[Hello, AppStateChanged, AppRemoved, HealthChanged, EnvChanged, DeployChanged,
+          WebhookDelivered], Field(discriminator="type")
 ]
 EVENT_ADAPTER: TypeAdapter = TypeAdapter(Event)

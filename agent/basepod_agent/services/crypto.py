@@ -55,3 +55,8 @@ class SecretBox:
             raise ValueError("unknown ciphertext format")
         nonce, body = blob[1 : 1 + _NONCE], blob[1 + _NONCE :]
         return self._aead.decrypt(nonce, body, aad.encode()).decode()
+
+
+def webhook_secret_aad(app_id: int) -> str:
+    """Where an app's webhook secret lives (webhooks.secret_enc)."""
+    return f"webhook-secret:{app_id}"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from basepod_agent.services.crypto import SecretBox, create_key_file, deploy_key_aad, env_aad
+from basepod_agent.services.crypto import SecretBox, create_key_file, deploy_key_aad, env_aad, webhook_secret_aad
 from basepod_agent.store.database import Database
-from basepod_agent.store.models import AppSource, EnvVar
+from basepod_agent.store.models import AppSource, EnvVar, Webhook
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,10 @@ def rotate_key(key_path: Path, db_path: Path, control_socket: Path) -> int:
             for source in s.scalars(select(AppSource).where(AppSource.deploy_key_enc.is_not(None))).all():
                 aad = deploy_key_aad(source.app_id)
                 source.deploy_key_enc = new_box.encrypt(old_box.decrypt(source.deploy_key_enc, aad), aad)
+                count += 1
+            for hook in s.scalars(select(Webhook)).all():
+                aad = webhook_secret_aad(hook.app_id)
+                hook.secret_enc = new_box.encrypt(old_box.decrypt(hook.secret_enc, aad), aad)
                 count += 1
         with db.engine.connect() as conn:
             conn.execute(text("PRAGMA wal_checkpoint(FULL)"))

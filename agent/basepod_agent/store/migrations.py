@@ -134,7 +134,44 @@ def _sources_and_deploys(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
-MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health, _sources_and_deploys]
+def _webhooks(conn: Connection) -> None:
+    """Issue #6: per-app GitHub webhooks, their delivery history and the delivery ids
+    already handled (replay refusal that survives restarts)."""
+    for statement in (
+        """CREATE TABLE webhooks (
+            app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+            secret_enc BLOB NOT NULL,
+            branch VARCHAR(255) NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at DATETIME NOT NULL,
+            secret_rotated_at DATETIME NOT NULL)""",
+        """CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            delivery_id VARCHAR(100),
+            at DATETIME NOT NULL,
+            event VARCHAR(64),
+            branch VARCHAR(255),
+            "commit" VARCHAR(40),
+            commit_message TEXT,
+            repository VARCHAR(255),
+            pusher VARCHAR(255),
+            signature_ok INTEGER NOT NULL,
+            result VARCHAR(16) NOT NULL,
+            detail TEXT,
+            deploy_id VARCHAR(40))""",
+        "CREATE INDEX ix_webhook_deliveries_app ON webhook_deliveries(app_id, id)",
+        """CREATE TABLE webhook_seen (
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            delivery_id VARCHAR(100) NOT NULL,
+            at DATETIME NOT NULL,
+            PRIMARY KEY (app_id, delivery_id))""",
+        "CREATE INDEX ix_webhook_seen_at ON webhook_seen(app_id, at)",
+    ):
+        conn.execute(text(statement))
+
+
+MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health, _sources_and_deploys, _webhooks]
 
 
 def schema_version(conn: Connection) -> int:

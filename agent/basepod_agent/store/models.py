@@ -153,3 +153,48 @@ class Deploy(Base):
     image_tag: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
     dockerfile_generated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Webhook(Base):
+    """An app's GitHub webhook. The secret is AES-GCM ciphertext: HMACs need it back."""
+
+    __tablename__ = "webhooks"
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    branch: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    secret_rotated_at: Mapped[datetime]
+
+
+class WebhookDeliveryRow(Base):
+    """Delivery history shown to users; pruned per app."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime]
+    event: Mapped[str | None] = mapped_column(String(64))
+    branch: Mapped[str | None] = mapped_column(String(255))
+    commit: Mapped[str | None] = mapped_column(String(40))
+    commit_message: Mapped[str | None] = mapped_column(Text)
+    repository: Mapped[str | None] = mapped_column(String(255))
+    pusher: Mapped[str | None] = mapped_column(String(255))
+    signature_ok: Mapped[bool] = mapped_column(Boolean)
+    result: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    deploy_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class WebhookSeen(Base):
+    """Signed delivery ids already handled, so a replay is refused even after a restart.
+
+    Kept far longer than the history (a separate, tiny table) and never written for an
+    unsigned request, so nobody can burn a real delivery id in advance.
+    """
+
+    __tablename__ = "webhook_seen"
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime]

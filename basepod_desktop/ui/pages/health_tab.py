@@ -45,7 +45,6 @@ class HealthTab(LiveTab):
         self.app: Optional[str] = None
         self.report: Optional[HealthReport] = None
         self.history: Optional[HealthHistory] = None
-        self._loading = False
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.stack = QStackedWidget()
@@ -113,28 +112,15 @@ class HealthTab(LiveTab):
             self.reload(background=True)
 
     def reload(self, background: bool = False) -> None:
-        if self.server is None or self._loading or self.ctx.fleet.is_stale(self.server):
-            return
-        self._loading = True
-        server, app = self.server, self.app
-
-        async def load():
+        async def load(server: str, app: str):
             return (await self.ctx.fleet.get_health(server, app),
                     await self.ctx.fleet.health_history(server, app))
 
-        def done(result) -> None:
-            self._loading = False
-            if (server, app) == (self.server, self.app):
-                self.report, self.history = result
-                self.render()
-                self.sig_loaded.emit()
+        def apply(result) -> None:
+            self.report, self.history = result
+            self.render()
 
-        def failed(_exc) -> bool:
-            self._loading = False
-            return background  # a failed background refresh shows as the connection state
-
-        self.ctx.tasks.run(load(), what=f"Could not load the health of {app}", on_success=done,
-                           on_error=failed, background=background)
+        self.load_shown(load, "Could not load the health of", apply, background)
 
     def render(self) -> None:
         report = self.report
