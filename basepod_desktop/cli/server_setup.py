@@ -57,12 +57,13 @@ async def print_steps(events: AsyncIterator[StepEvent], stream) -> list[StepUpda
             print(f"==> {event.title}", file=stream, flush=True)
         else:
             finished.append(event)
-            print(f"    {_MARKS[event.status]}: {event.message}", file=stream, flush=True)
+            print(f"    {_MARKS[event.status]}: {event.message} ({event.seconds:.1f} s)", file=stream, flush=True)
     return finished
 
 
 def _steps_json(steps: list[StepUpdate]) -> list[dict]:
-    return [{"step": s.step, "title": s.title, "status": s.status.value, "message": s.message} for s in steps]
+    return [{"step": s.step, "title": s.title, "status": s.status.value, "message": s.message,
+             "seconds": round(s.seconds, 2)} for s in steps]
 
 
 async def _wheel() -> AgentWheel:

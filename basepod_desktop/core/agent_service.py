@@ -13,8 +13,8 @@ from . import onboarding_scripts as scripts
 from .onboarding_model import SERVICE_NAME, HostFacts, InstallOptions, ServiceMode
 
 NO_REBOOT_WARNING = ("This server has no systemd: the agent runs as a background process "
-                     "and will NOT start again after a reboot. Run `bp server upgrade NAME` "
-                     "(or install again) after a reboot to start it.")
+                     "and will NOT start again after a reboot. After a reboot, start it with "
+                     "`bp server upgrade NAME --force` (or Upgrade agent in the desktop).")
 
 
 def serve_argv(options: InstallOptions) -> list[str]:

@@ -71,8 +71,13 @@ async def run_steps(steps: list[Step]) -> AsyncIterator[StepEvent]:
     """
     for step in steps:
         yield StepUpdate(step.name, step.title, StepStatus.RUNNING)
+        started = time.monotonic()
         queue: asyncio.Queue = asyncio.Queue()
-        task = asyncio.ensure_future(step.run(lambda line, s=step.name: queue.put_nowait(StepOutput(s, line))))
+        def log(line: str, name: str = step.name) -> None:
+            if line.strip():
+                queue.put_nowait(StepOutput(name, line))
+
+        task = asyncio.ensure_future(step.run(log))
         task.add_done_callback(lambda _t: queue.put_nowait(None))
         try:
             while (item := await queue.get()) is not None:
@@ -85,14 +90,15 @@ async def run_steps(steps: list[Step]) -> AsyncIterator[StepEvent]:
             outcome = task.result()
         except (StepError, TransportError, ClientError, WheelBuildFailed, OSError) as exc:
             message = _message(exc)
-            yield StepUpdate(step.name, step.title, StepStatus.FAILED, message)
+            yield StepUpdate(step.name, step.title, StepStatus.FAILED, message, time.monotonic() - started)
             raise StepFailed(step.name, step.title, message) from exc
         if isinstance(outcome, Skipped):
-            yield StepUpdate(step.name, step.title, StepStatus.SKIPPED, outcome.message)
+            status, message = StepStatus.SKIPPED, outcome.message
         elif isinstance(outcome, Warned):
-            yield StepUpdate(step.name, step.title, StepStatus.WARNING, outcome.message)
+            status, message = StepStatus.WARNING, outcome.message
         else:
-            yield StepUpdate(step.name, step.title, StepStatus.OK, str(outcome or "done"))
+            status, message = StepStatus.OK, str(outcome or "done")
+        yield StepUpdate(step.name, step.title, status, message, time.monotonic() - started)
 
 
 def compare_versions(a: str, b: str) -> int:

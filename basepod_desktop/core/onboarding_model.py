@@ -208,6 +208,7 @@ class StepUpdate:
     title: str
     status: StepStatus
     message: str = ""
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)

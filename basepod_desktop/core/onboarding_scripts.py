@@ -34,7 +34,8 @@ echo "prefix=$prefix"
 echo "state_dir=$state"
 echo "now=$(date +%s)"
 [ -r /etc/os-release ] && sed -n 's/^\(ID\|ID_LIKE\|PRETTY_NAME\)=/os_\1=/p' /etc/os-release
-py=$(command -v python3 || true)
+# The distribution's Python outlives a user's pyenv/conda shims, so it is preferred.
+if [ -x /usr/bin/python3 ]; then py=/usr/bin/python3; else py=$(command -v python3 || true); fi
 echo "python=$py"
 if [ -n "$py" ]; then
   "$py" -c 'import sys; print("python_version=%d.%d.%d" % sys.version_info[:3])'

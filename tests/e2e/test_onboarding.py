@@ -250,7 +250,7 @@ def test_a_failed_step_is_named_and_the_next_run_resumes_from_it(installed):
     assert statuses["upload"] == "ok" and statuses["venv"] == "skipped" and statuses["login"] == "ok"
 
 
-def test_a_missing_python_fails_the_check_step_before_touching_the_server_is_named_and_the_next_run_resumes(sshd_server, podman_service, wheel_cache):
+def test_a_missing_python_fails_the_check_step_before_touching_the_server(sshd_server, podman_service, wheel_cache):
     server = Server(sshd_server, podman_service, wheel_cache)
     try:
         # The profile must exist for _job; a plain add writes it without installing.
