@@ -10,20 +10,19 @@ import argparse
 import asyncio
 import getpass
 import sys
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator
 
 from basepod_agent.protocol import AGENT_VERSION
 from basepod_desktop.cli import exitcodes
 from basepod_desktop.cli.context import Context
 from basepod_desktop.cli.output import emit_json, err
-from basepod_desktop.core.agent_wheel import AgentWheel, WheelBuildFailed, build_agent_wheel
-from basepod_desktop.core.onboarding import Onboarding, compare_versions, inspect_host, upgrade_reason
-from basepod_desktop.core.onboarding_doctor import diagnose
+from basepod_desktop.core.agent_wheel import WheelBuildFailed
+from basepod_desktop.core.onboarding import compare_versions
 from basepod_desktop.core.onboarding_model import (
-    HostFacts, StepEvent, StepFailed, StepOutput, StepStatus, StepUpdate, human_bytes, resolve_options,
+    HostFacts, StepEvent, StepFailed, StepOutput, StepStatus, StepUpdate, human_bytes,
 )
 from basepod_desktop.core.profiles import ProfileExists, ProfileNotFound, ServerProfile
-from basepod_desktop.transport.remote import RemoteHost
+from basepod_desktop.core.server_setup import NothingToUpgrade, NotInstalledByBasepod, ServerSetup
 
 _MARKS = {StepStatus.OK: "ok", StepStatus.SKIPPED: "skipped", StepStatus.WARNING: "warning",
           StepStatus.FAILED: "FAILED"}
@@ -66,10 +65,11 @@ def _steps_json(steps: list[StepUpdate]) -> list[dict]:
              "seconds": round(s.seconds, 2)} for s in steps]
 
 
-async def _wheel() -> AgentWheel:
+async def _guard(coro):
+    """Setup problems a person fixes (no agent source, not a Basepod install) are usage errors."""
     try:
-        return await asyncio.to_thread(build_agent_wheel)
-    except WheelBuildFailed as exc:
+        return await coro
+    except (WheelBuildFailed, NotInstalledByBasepod) as exc:
         raise ValueError(str(exc)) from None
 
 
@@ -107,16 +107,12 @@ async def add_and_install(ctx: Context, args: argparse.Namespace, profile: Serve
     admin_email = args.admin_email or await asyncio.to_thread(input, "Admin e-mail: ")
     password = read_password(args)
     stream = _out(ctx.json)
-    remote = await RemoteHost.connect(profile, **ctx.tunnel_kwargs())
+    setup = ServerSetup(profile, ctx.tokens, **ctx.tunnel_kwargs())
     try:
-        facts = await inspect_host(remote, args.prefix, args.state_dir)
-        options = resolve_options(facts, admin_email=admin_email, prefix=args.prefix, state_dir=args.state_dir,
-                                  socket=args.socket, podman_url=args.podman_url, edge=args.edge,
-                                  install_podman=True)
-        wheel = await _wheel()
-        job = Onboarding(remote, profile, facts, options, wheel, tokens=ctx.tokens, password=password,
-                         tunnel_kwargs=ctx.tunnel_kwargs())
-        print_facts(facts, stream)
+        print_facts(await setup.inspect(args.prefix, args.state_dir), stream)
+        job = await _guard(setup.prepare_install(
+            admin_email, password, prefix=args.prefix, state_dir=args.state_dir, socket=args.socket,
+            podman_url=args.podman_url, edge=args.edge, install_podman=True))
         print("plan:", file=stream)
         for title, action in job.plan():
             print(f"  - {title}: {action}", file=stream)
@@ -133,37 +129,29 @@ async def add_and_install(ctx: Context, args: argparse.Namespace, profile: Serve
             err("fix it and run the same command again: finished steps are skipped")
             return exitcodes.FAILED
     finally:
-        await remote.aclose()
+        await setup.aclose()
     if ctx.tokens.fallback_notice:
         err(ctx.tokens.fallback_notice)
     if ctx.json:
         emit_json({"server": job.profile.model_dump(mode="json"), "steps": _steps_json(steps), "ok": True})
     else:
-        print(f"server {profile.name} is ready: agent {wheel.version} on {profile.display_target}, "
-              f"logged in as {options.admin_email}")
+        print(f"server {profile.name} is ready: agent {job.wheel.version} on {profile.display_target}, "
+              f"logged in as {job.options.admin_email}")
     return 0
 
 
-async def _inspected(ctx: Context, profile: ServerProfile, prefix: Optional[str] = None):
-    remote = await RemoteHost.connect(profile, **ctx.tunnel_kwargs())
-    try:
-        return remote, await inspect_host(remote, prefix or profile.agent_prefix)
-    except BaseException:
-        await remote.aclose()
-        raise
-
-
 async def inspect(ctx: Context, args: argparse.Namespace) -> int:
-    profile = ctx.profiles.get(args.name)
-    remote, facts = await _inspected(ctx, profile, args.prefix)
-    await remote.aclose()
-    newer = facts.installed_version and compare_versions(facts.installed_version, AGENT_VERSION) > 0
+    setup = ServerSetup(ctx.profiles.get(args.name), ctx.tokens, **ctx.tunnel_kwargs())
+    try:
+        facts = await setup.inspect(args.prefix)
+    finally:
+        await setup.aclose()
     if ctx.json:
         emit_json({**facts.model_dump(mode="json"), "is_root": facts.is_root, "service_mode": facts.service_mode,
                    "local_agent_version": AGENT_VERSION})
         return 0
     print_facts(facts, sys.stdout)
-    if newer:
+    if facts.installed_version and compare_versions(facts.installed_version, AGENT_VERSION) > 0:
         print(f"note     the server's agent is newer than this bp ({AGENT_VERSION}): upgrade bp")
     return 0
 
@@ -171,26 +159,17 @@ async def inspect(ctx: Context, args: argparse.Namespace) -> int:
 async def upgrade(ctx: Context, args: argparse.Namespace) -> int:
     profile = ctx.profiles.get(args.name)
     stream = _out(ctx.json)
-    remote, facts = await _inspected(ctx, profile)
+    setup = ServerSetup(profile, ctx.tokens, **ctx.tunnel_kwargs())
     try:
-        if facts.manifest is None:
-            raise ValueError(f"no Basepod-installed agent in {facts.prefix} on {profile.display_target}; install "
-                             f"one with `bp server add {profile.name} --host {profile.host} --install --replace`")
-        wheel = await _wheel()
-        reason = upgrade_reason(facts, wheel)
-        if reason is None and not args.force:
-            if facts.installed_version and compare_versions(facts.installed_version, wheel.version) > 0:
-                msg = f"the server's agent {facts.installed_version} is newer than this bp ({wheel.version}): upgrade bp"
-            else:
-                msg = f"agent {facts.installed_version} on {profile.name} is up to date"
-            emit_json({"upgraded": False, "message": msg}) if ctx.json else print(msg)
+        try:
+            job, reason = await _guard(setup.prepare_upgrade(force=args.force))
+        except NothingToUpgrade as exc:
+            emit_json({"upgraded": False, "message": str(exc)}) if ctx.json else print(exc)
             return 0
-        print(f"upgrade: {reason or 'forced reinstall'}", file=stream)
+        print(f"upgrade: {reason}", file=stream)
         if not await _confirm(f"Upgrade the agent on {profile.name}? It restarts; apps keep running.", args):
             err("cancelled; nothing was changed")
             return exitcodes.FAILED
-        job = Onboarding(remote, profile, facts, facts.manifest.options(), wheel, tokens=ctx.tokens,
-                         tunnel_kwargs=ctx.tunnel_kwargs())
         try:
             steps = await print_steps(job.upgrade(), stream)
         except StepFailed as exc:
@@ -198,18 +177,18 @@ async def upgrade(ctx: Context, args: argparse.Namespace) -> int:
             err("the state directory is untouched; run `bp server upgrade` again to resume")
             return exitcodes.FAILED
     finally:
-        await remote.aclose()
+        await setup.aclose()
     if ctx.json:
-        emit_json({"upgraded": True, "agent_version": wheel.version, "source_hash": wheel.source_hash,
+        emit_json({"upgraded": True, "agent_version": job.wheel.version, "source_hash": job.wheel.source_hash,
                    "steps": _steps_json(steps), "apps": job.apps_after})
     else:
-        print(f"agent on {profile.name} upgraded to {wheel.version} ({wheel.source_hash[:8]})")
+        print(f"agent on {profile.name} upgraded to {job.wheel.version} ({job.wheel.source_hash[:8]})")
     return 0
 
 
 async def doctor(ctx: Context, args: argparse.Namespace) -> int:
     profile = ctx.profiles.get(args.name)
-    checks = await diagnose(profile, ctx.tokens, **ctx.tunnel_kwargs())
+    checks = await ServerSetup(profile, ctx.tokens, **ctx.tunnel_kwargs()).diagnose()
     failed = any(c.status == "fail" for c in checks)
     if ctx.json:
         emit_json({"server": profile.name, "ok": not failed,

@@ -1,0 +1,257 @@
+"""Install the agent on a new server: inspect -> plan and confirm -> progress with Retry.
+
+The dialog only renders and asks; `core/server_setup.ServerSetup` does the SSH work and
+its job streams the step events shown here. The server is saved (and connected) only
+once the install logged in, so a cancelled wizard leaves no half-configured server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QStackedWidget, QVBoxLayout, QWidget,
+)
+from pydantic import ValidationError
+
+from basepod_desktop.core.onboarding import Onboarding
+from basepod_desktop.core.onboarding_model import HostFacts, StepFailed, human_bytes
+from basepod_desktop.core.profiles import ServerProfile
+from basepod_desktop.core.server_setup import ServerSetup
+from basepod_desktop.transport import HostKeyInfo
+from basepod_desktop.ui.context import UiContext
+from basepod_desktop.ui.dialogs.host_key import HostKeyDialog
+from basepod_desktop.ui.tasks import error_text
+from basepod_desktop.ui.widgets.forms import FieldErrors
+from basepod_desktop.ui.widgets.steps import StepProgress
+
+
+async def ask_host_key(parent: QWidget, name: str, info: HostKeyInfo) -> bool:
+    """The same trust prompt as a normal connection, awaited by the SSH layer."""
+    answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    dialog = HostKeyDialog(name, info, parent)
+    dialog.accepted.connect(lambda: answer.done() or answer.set_result(True))
+    dialog.rejected.connect(lambda: answer.done() or answer.set_result(False))
+    dialog.open()
+    return await answer
+
+
+async def run_job(events, progress: StepProgress) -> None:
+    """Feed a job's events to the progress widget (a StepFailed is shown there, then raised)."""
+    async for event in events:
+        progress.apply(event)
+
+
+def heading(text: str, hint: str, col: QVBoxLayout) -> QLabel:
+    title = QLabel(text, objectName="CardTitle")
+    col.addWidget(title)
+    note = QLabel(hint, objectName="Muted")
+    note.setWordWrap(True)
+    col.addWidget(note)
+    return note
+
+
+def facts_rows(facts: HostFacts) -> list[tuple[str, str, bool]]:
+    """(label, value, problem) rows describing what inspect found."""
+    podman = (f"{facts.podman_version} ({facts.podman_mode})" if facts.podman_version
+              else "not installed" + (f" — can be installed with {facts.package_manager}" if facts.package_manager else ""))
+    return [
+        ("System", f"{facts.os_name or facts.os_id or 'unknown'} · user {facts.user}"
+                   f"{' (root)' if facts.is_root else ''}", False),
+        ("Python", f"{facts.python_version or 'missing'}{'' if facts.python_venv else ' (no venv module)'}",
+         not (facts.python_ok and facts.python_venv)),
+        ("Podman", podman, not facts.podman_version and not facts.package_manager),
+        ("Service", f"systemd ({facts.systemd_state})" if facts.systemd
+         else "no systemd: background process, not restarted after a reboot", not facts.systemd),
+        ("Disk", f"{human_bytes(facts.disk_free_bytes)} free", (facts.disk_free_bytes or 0) < 1 << 30),
+        ("Memory", f"{human_bytes(facts.mem_available_bytes)} available of {human_bytes(facts.mem_total_bytes)}",
+         False),
+        ("Agent", f"{facts.installed_version} in {facts.prefix}" if facts.installed_version else "not installed yet",
+         False),
+    ]
+
+
+class InstallWizard(QDialog):
+    sig_installed = Signal(object)  # the ServerProfile to save: socket and prefix of the install
+
+    def __init__(self, ctx: UiContext, profile: ServerProfile, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.profile = profile
+        self.setup = ServerSetup(profile, ctx.fleet.tokens, known_hosts_path=ctx.fleet.known_hosts_path,
+                                 confirm_host_key=lambda info: ask_host_key(self, profile.name, info))
+        self.job: Optional[Onboarding] = None
+        self.task: Optional[asyncio.Task] = None
+        self._account: tuple[str, str] = ("", "")
+        self.setObjectName("InstallWizard")
+        self.setWindowTitle(f"Install the agent on {profile.name}")
+        self.setMinimumSize(640, 560)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(20, 18, 20, 16)
+        self.pages = QStackedWidget()
+        col.addWidget(self.pages, 1)
+        self._build_plan_page()
+        self._build_progress_page()
+        self.finished.connect(lambda _r: ctx.tasks.run(self.setup.aclose(), what="Closing SSH", background=True))
+
+    # -- page 1: what is there, what will happen --------------------------------------
+
+    def _build_plan_page(self) -> None:
+        page = QWidget()
+        col = QVBoxLayout(page)
+        col.setContentsMargins(0, 0, 0, 0)
+        self.plan_hint = heading(f"Install the agent on {self.profile.name}",
+                                 f"Inspecting {self.profile.display_target} over SSH…", col)
+        card = QFrame(objectName="Card")
+        self.facts_grid = QGridLayout(card)
+        self.facts_grid.setContentsMargins(14, 10, 14, 10)
+        self.facts_grid.setColumnStretch(1, 1)
+        col.addWidget(card)
+        form = QFormLayout()
+        form.setVerticalSpacing(4)
+        self.email = QLineEdit(placeholderText="you@example.com")
+        self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password, placeholderText="at least 8 characters")
+        self.repeat = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.install_podman = QCheckBox("Install Podman with the server's package manager")
+        self.install_podman.setChecked(True)
+        self.install_podman.hide()
+        self.field_errors = FieldErrors()
+        for key, label, widget in (("admin_email", "Admin e-mail", self.email), ("password", "Password", self.password),
+                                   ("repeat", "Repeat", self.repeat), ("podman", "", self.install_podman)):
+            self.field_errors.add_row(form, key, label, widget)
+        col.addLayout(form)
+        self.plan = QLabel(objectName="Muted")
+        self.plan.setWordWrap(True)
+        col.addWidget(self.plan)
+        col.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        self.install_button = QPushButton("Install", enabled=False)
+        self.install_button.setProperty("role", "primary")
+        self.install_button.clicked.connect(self.start_install)
+        row.addWidget(cancel)
+        row.addWidget(self.install_button)
+        col.addLayout(row)
+        self.pages.addWidget(page)
+
+    def start(self) -> None:
+        """Open and inspect; the Install button is enabled once the host is known."""
+        self.open()
+        self.ctx.tasks.run(self.setup.inspect(), what=f"Could not inspect {self.profile.name}", busy_widget=self,
+                           on_success=self._show_facts, on_error=self._inspect_failed)
+
+    def _show_facts(self, facts: HostFacts) -> None:
+        self.plan_hint.setText(f"Basepod found this on {self.profile.display_target}. Enter the admin account "
+                               "for the new agent, check the plan, then install.")
+        for row, (label, value, problem) in enumerate(facts_rows(facts)):
+            key = QLabel(label, objectName="Muted")
+            text = QLabel(value)
+            text.setWordWrap(True)
+            if problem:
+                text.setObjectName("FieldError")
+            self.facts_grid.addWidget(key, row, 0)
+            self.facts_grid.addWidget(text, row, 1)
+        self.install_podman.setVisible(not facts.podman_version and bool(facts.package_manager))
+        self.install_button.setEnabled(True)
+        self.plan.setText("The install uploads the agent built from this Basepod over SFTP, creates a Python "
+                          f"environment in {facts.prefix}/venv, initialises {facts.state_dir}, starts the agent and "
+                          "logs you in. Every step can be retried; finished steps are skipped.")
+
+    def _inspect_failed(self, exc: BaseException) -> bool:
+        self.plan_hint.setText(f"Could not inspect {self.profile.display_target}: {error_text(exc)}")
+        self.plan_hint.setObjectName("FieldError")
+        self.plan_hint.style().polish(self.plan_hint)
+        return True
+
+    def start_install(self) -> None:
+        self.field_errors.clear()
+        email, password = self.email.text().strip(), self.password.text()
+        if len(password) < 8:
+            self.field_errors.show("password", "Use at least 8 characters.")
+            return
+        if password != self.repeat.text():
+            self.field_errors.show("repeat", "The passwords differ.")
+            return
+        self.install_button.setEnabled(False)
+        self._account = (email, password)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        email, password = self._account
+        self.ctx.tasks.run(
+            self.setup.prepare_install(email, password, install_podman=self.install_podman.isChecked()),
+            what="Could not prepare the install", busy_widget=self, on_success=self._run_install,
+            on_error=self._prepare_failed)
+
+    def retry(self) -> None:
+        """Inspect again (an earlier attempt changed the server), then run the steps again."""
+        self.setup.facts = None
+        self._prepare()
+
+    def _prepare_failed(self, exc: BaseException) -> bool:
+        self.install_button.setEnabled(True)
+        if self.pages.currentIndex() == 1:
+            self.progress.show_failure("Preparing", error_text(exc))
+            return True
+        if isinstance(exc, ValidationError):
+            for err in exc.errors():
+                field = str(err["loc"][0]) if err["loc"] else "admin_email"
+                self.field_errors.show(field if field in self.field_errors.labels else "admin_email",
+                                       err["msg"].removeprefix("Value error, "))
+            return True
+        return False
+
+    # -- page 2: progress ------------------------------------------------------------------
+
+    def _build_progress_page(self) -> None:
+        page = QWidget()
+        col = QVBoxLayout(page)
+        col.setContentsMargins(0, 0, 0, 0)
+        self.progress_hint = heading(f"Installing on {self.profile.name}", "", col)
+        self.progress = StepProgress()
+        self.progress.failure.sig_action.connect(lambda _k: self.retry())
+        col.addWidget(self.progress, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.close_button = QPushButton("Cancel")
+        self.close_button.clicked.connect(self._close)
+        row.addWidget(self.close_button)
+        col.addLayout(row)
+        self.pages.addWidget(page)
+
+    def _run_install(self, job: Onboarding) -> None:
+        self.job = job
+        self.pages.setCurrentIndex(1)
+        self.progress_hint.setText(f"{self.profile.display_target} · agent {job.wheel.version} · "
+                                   f"{job.options.prefix}")
+        self.progress.set_steps([(s.name, s.title) for s in job.install_steps()])
+        self.close_button.setText("Cancel")
+        self.task = self.ctx.tasks.run(run_job(job.install(), self.progress), what="Install failed",
+                                       on_success=self._installed, on_error=self._failed)
+
+    def _installed(self, _result) -> None:
+        self.progress_hint.setText(f"The agent runs on {self.profile.display_target} and you are logged in.")
+        self.close_button.setText("Done")
+        self.close_button.setProperty("role", "primary")
+        self.close_button.style().polish(self.close_button)
+        self.sig_installed.emit(self.job.profile)
+
+    def _failed(self, exc: BaseException) -> bool:
+        self.close_button.setText("Close")
+        if isinstance(exc, StepFailed):
+            return True  # shown next to the step, with Retry
+        self.progress.show_failure("The install", error_text(exc))
+        return True
+
+    def _close(self) -> None:
+        if self.close_button.text() == "Done":
+            self.accept()
+            return
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # steps are resumable: the next attempt picks up from here
+        self.reject()
