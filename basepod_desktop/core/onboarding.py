@@ -30,6 +30,8 @@ from .onboarding_model import (
 from .profiles import ServerProfile
 
 AGENT_READY_TIMEOUT = 45.0
+MODE_LABELS = {"systemd-system": "a systemd service", "systemd-user": "a systemd user service (lingering)",
+               "detached": "a background process (no systemd here)"}
 
 
 async def inspect_host(remote: RemoteHost, prefix: Optional[str] = None, state_dir: Optional[str] = None) -> HostFacts:
@@ -222,7 +224,7 @@ class Onboarding:
             raise StepError(f"the socket path {o.socket} is too long for a Unix socket (100 bytes at most)")
         log(f"{f.os_name or f.os_id}; Python {version}; {human_bytes(f.disk_free_bytes)} free; "
             f"memory {human_bytes(f.mem_available_bytes)} available of {human_bytes(f.mem_total_bytes)}")
-        return f"Python {version}, {self.mode.replace('-', ' ')}"
+        return f"Python {version}; the agent will run as {MODE_LABELS[self.mode]}"
 
     async def _podman(self, log: LineSink) -> object:
         f = self.facts

@@ -64,7 +64,7 @@ exit 0
 SHA256 = r"""[ -f "$1" ] && sha256sum "$1" | awk '{print $1}'; exit 0"""
 
 # $1 = directory, $2 = mode: create it (and parents) once
-MKDIR = r"""[ -d "$1" ] || mkdir -p "$1"; chmod "$2" "$1" """
+MKDIR = r"""mkdir -p "$1" && chmod "$2" "$1" """
 
 # $1 = python, $2 = venv dir: a working venv, made (or repaired) only when missing
 VENV = r"""

@@ -53,7 +53,10 @@ class ServerSetup:
 
     async def prepare_install(self, admin_email: str, password: str, **options) -> Onboarding:
         """An install job for the inspected host; `options` are InstallOptions fields."""
-        facts = self.facts or await self.inspect(options.get("prefix"), options.get("state_dir"))
+        prefix, state_dir = options.get("prefix"), options.get("state_dir")
+        facts = self.facts
+        if facts is None or (prefix and prefix != facts.prefix) or (state_dir and state_dir != facts.state_dir):
+            facts = await self.inspect(prefix, state_dir)  # what is installed depends on where
         resolved = resolve_options(facts, admin_email=admin_email, **options)
         return Onboarding(await self._remote(), self.profile, facts, resolved, await self.agent_wheel(),
                           tokens=self.tokens, password=password, tunnel_kwargs=self.tunnel_kwargs)

@@ -4,12 +4,16 @@ failure with its fix, and the "Upgrade agent" flow that reuses the install progr
 
 from __future__ import annotations
 
+from html import escape
+
 import asyncio
 from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+)
 
 from basepod_desktop.core.onboarding import Onboarding
 from basepod_desktop.core.onboarding_doctor import Check
@@ -38,7 +42,7 @@ class DiagnosticsDialog(QDialog):
         self.checks: list[Check] = []
         self.setObjectName("DiagnosticsDialog")
         self.setWindowTitle(f"Diagnostics · {name}")
-        self.setMinimumSize(620, 460)
+        self.setMinimumSize(660, 540)
         col = QVBoxLayout(self)
         col.setContentsMargins(20, 18, 20, 16)
         self.hint = heading(f"Diagnostics for {name}", f"Checking {ctx.profile(name).display_target}…", col)
@@ -48,8 +52,10 @@ class DiagnosticsDialog(QDialog):
         self.grid.setHorizontalSpacing(12)
         self.grid.setVerticalSpacing(8)
         self.grid.setColumnStretch(2, 1)
-        col.addWidget(card)
-        col.addStretch(1)
+        self.grid.setRowStretch(99, 1)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(card)
+        col.addWidget(scroll, 1)
         row = QHBoxLayout()
         self.upgrade_button = QPushButton("Upgrade agent…")
         self.upgrade_button.hide()
@@ -107,14 +113,10 @@ class DiagnosticsDialog(QDialog):
 
 
 def _body(check: Check) -> str:
-    text = _esc(check.detail)
+    text = escape(check.detail)
     if check.fix and check.status in ("warn", "fail"):
-        text += f"<br><span style='color:{theme.colors().muted}'>Fix: {_esc(check.fix)}</span>"
+        text += f"<br><span style='color:{theme.colors().muted}'>Fix: {escape(check.fix)}</span>"
     return text
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class UpgradeDialog(QDialog):
@@ -155,8 +157,9 @@ class UpgradeDialog(QDialog):
 
     def _offer(self, result: tuple[Onboarding, str]) -> None:
         self.job, reason = result
-        self.hint.setText(f"Upgrade available: {reason}. The agent restarts (apps keep running) and its state "
-                          f"directory {self.job.options.state_dir} is kept.")
+        what = "Reinstall and restart the agent" if reason.startswith("forced") else f"Upgrade available: {reason}"
+        self.hint.setText(f"{what}. The agent restarts (apps keep running) and its state directory "
+                          f"{self.job.options.state_dir} is kept.")
         self.progress.set_steps([(s.name, s.title) for s in self.job.upgrade_steps()])
         self.upgrade_button.setEnabled(True)
 

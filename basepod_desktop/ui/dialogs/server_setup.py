@@ -7,10 +7,12 @@ once the install logged in, so a cancelled wizard leaves no half-configured serv
 
 from __future__ import annotations
 
+from html import escape
+
 import asyncio
 from typing import Optional
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
@@ -22,6 +24,7 @@ from basepod_desktop.core.onboarding_model import HostFacts, StepFailed, human_b
 from basepod_desktop.core.profiles import ServerProfile
 from basepod_desktop.core.server_setup import ServerSetup
 from basepod_desktop.transport import HostKeyInfo
+from basepod_desktop.ui import theme
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.host_key import HostKeyDialog
 from basepod_desktop.ui.tasks import error_text
@@ -54,23 +57,22 @@ def heading(text: str, hint: str, col: QVBoxLayout) -> QLabel:
     return note
 
 
-def facts_rows(facts: HostFacts) -> list[tuple[str, str, bool]]:
-    """(label, value, problem) rows describing what inspect found."""
+def facts_rows(facts: HostFacts) -> list[tuple[str, str, str]]:
+    """(label, value, tone) rows describing what inspect found; tone "" / "warning" / "danger"."""
     podman = (f"{facts.podman_version} ({facts.podman_mode})" if facts.podman_version
               else "not installed" + (f" — can be installed with {facts.package_manager}" if facts.package_manager else ""))
     return [
         ("System", f"{facts.os_name or facts.os_id or 'unknown'} · user {facts.user}"
-                   f"{' (root)' if facts.is_root else ''}", False),
+                   f"{' (root)' if facts.is_root else ''}", ""),
         ("Python", f"{facts.python_version or 'missing'}{'' if facts.python_venv else ' (no venv module)'}",
-         not (facts.python_ok and facts.python_venv)),
-        ("Podman", podman, not facts.podman_version and not facts.package_manager),
+         "" if facts.python_ok and facts.python_venv else "danger"),
+        ("Podman", podman, "" if facts.podman_version else "warning" if facts.package_manager else "danger"),
         ("Service", f"systemd ({facts.systemd_state})" if facts.systemd
-         else "no systemd: background process, not restarted after a reboot", not facts.systemd),
-        ("Disk", f"{human_bytes(facts.disk_free_bytes)} free", (facts.disk_free_bytes or 0) < 1 << 30),
-        ("Memory", f"{human_bytes(facts.mem_available_bytes)} available of {human_bytes(facts.mem_total_bytes)}",
-         False),
+         else "no systemd: background process, not restarted after a reboot", "" if facts.systemd else "warning"),
+        ("Disk", f"{human_bytes(facts.disk_free_bytes)} free", "danger" if (facts.disk_free_bytes or 0) < 1 << 30 else ""),
+        ("Memory", f"{human_bytes(facts.mem_available_bytes)} available of {human_bytes(facts.mem_total_bytes)}", ""),
         ("Agent", f"{facts.installed_version} in {facts.prefix}" if facts.installed_version else "not installed yet",
-         False),
+         ""),
     ]
 
 
@@ -84,6 +86,7 @@ class InstallWizard(QDialog):
         self.setup = ServerSetup(profile, ctx.fleet.tokens, known_hosts_path=ctx.fleet.known_hosts_path,
                                  confirm_host_key=lambda info: ask_host_key(self, profile.name, info))
         self.job: Optional[Onboarding] = None
+        self.facts: Optional[HostFacts] = None
         self.task: Optional[asyncio.Task] = None
         self._account: tuple[str, str] = ("", "")
         self.setObjectName("InstallWizard")
@@ -118,13 +121,28 @@ class InstallWizard(QDialog):
         self.install_podman = QCheckBox("Install Podman with the server's package manager")
         self.install_podman.setChecked(True)
         self.install_podman.hide()
+        self.advanced = QCheckBox("Choose folders and the Podman socket")
+        self.prefix = QLineEdit(placeholderText="/opt/basepod")
+        self.state_dir = QLineEdit(placeholderText="/var/lib/basepod")
+        self.podman_url = QLineEdit(placeholderText="found or started by the agent")
         self.field_errors = FieldErrors()
         for key, label, widget in (("admin_email", "Admin e-mail", self.email), ("password", "Password", self.password),
-                                   ("repeat", "Repeat", self.repeat), ("podman", "", self.install_podman)):
+                                   ("repeat", "Repeat", self.repeat), ("podman", "", self.install_podman),
+                                   ("advanced", "", self.advanced), ("prefix", "Install folder", self.prefix),
+                                   ("state_dir", "State folder", self.state_dir),
+                                   ("podman_url", "Podman URL", self.podman_url)):
             self.field_errors.add_row(form, key, label, widget)
         col.addLayout(form)
-        self.plan = QLabel(objectName="Muted")
+        self._advanced_rows = [(form, w) for w in (self.prefix, self.state_dir, self.podman_url)]
+        self.advanced.toggled.connect(self._show_advanced)
+        self._show_advanced(False)
+        self.plan = QLabel()
         self.plan.setWordWrap(True)
+        self.plan.setTextFormat(Qt.TextFormat.RichText)
+        for edit in (self.email, self.prefix, self.state_dir):
+            edit.textChanged.connect(self._update_plan)
+        self.install_podman.toggled.connect(self._update_plan)
+        self.advanced.toggled.connect(self._update_plan)
         col.addWidget(self.plan)
         col.addStretch(1)
         row = QHBoxLayout()
@@ -139,6 +157,17 @@ class InstallWizard(QDialog):
         col.addLayout(row)
         self.pages.addWidget(page)
 
+    def _show_advanced(self, on: bool) -> None:
+        for form, widget in self._advanced_rows:
+            form.setRowVisible(widget, on)
+
+    def _options(self) -> dict:
+        if not self.advanced.isChecked():
+            return {}
+        values = {"prefix": self.prefix.text().strip(), "state_dir": self.state_dir.text().strip(),
+                  "podman_url": self.podman_url.text().strip()}
+        return {k: v for k, v in values.items() if v}
+
     def start(self) -> None:
         """Open and inspect; the Install button is enabled once the host is known."""
         self.open()
@@ -148,19 +177,41 @@ class InstallWizard(QDialog):
     def _show_facts(self, facts: HostFacts) -> None:
         self.plan_hint.setText(f"Basepod found this on {self.profile.display_target}. Enter the admin account "
                                "for the new agent, check the plan, then install.")
-        for row, (label, value, problem) in enumerate(facts_rows(facts)):
+        palette = theme.colors()
+        for row, (label, value, tone) in enumerate(facts_rows(facts)):
             key = QLabel(label, objectName="Muted")
             text = QLabel(value)
             text.setWordWrap(True)
-            if problem:
-                text.setObjectName("FieldError")
+            if tone:
+                text.setStyleSheet(f"color: {getattr(palette, tone)};")
             self.facts_grid.addWidget(key, row, 0)
             self.facts_grid.addWidget(text, row, 1)
+        self.facts = facts
         self.install_podman.setVisible(not facts.podman_version and bool(facts.package_manager))
+        self.prefix.setPlaceholderText(facts.prefix)
+        self.state_dir.setPlaceholderText(facts.state_dir)
         self.install_button.setEnabled(True)
-        self.plan.setText("The install uploads the agent built from this Basepod over SFTP, creates a Python "
-                          f"environment in {facts.prefix}/venv, initialises {facts.state_dir}, starts the agent and "
-                          "logs you in. Every step can be retried; finished steps are skipped.")
+        self._update_plan()
+
+    def _update_plan(self) -> None:
+        facts = self.facts
+        if facts is None:
+            return
+        options = self._options()
+        prefix = options.get("prefix") or facts.prefix
+        state = options.get("state_dir") or facts.state_dir
+        podman = (f"keep Podman {facts.podman_version}" if facts.podman_version
+                  else f"install Podman with {facts.package_manager}" if self.install_podman.isChecked()
+                  else "Podman is missing: the install will stop there")
+        service = ("a systemd service" if facts.service_mode == "systemd-system"
+                   else "a systemd user service" if facts.service_mode == "systemd-user"
+                   else "a background process (it will not start again after a reboot)")
+        items = [podman, f"upload the agent built from this Basepod to {prefix}/dist over SFTP",
+                 f"create a Python environment in {prefix}/venv and install the agent",
+                 f"initialise {state} with admin {self.email.text().strip() or '…'}",
+                 f"start the agent as {service}", "log in and keep the token on this computer"]
+        self.plan.setText("<b>Plan</b><ol style='margin-left:-20px'>" + "".join(f"<li>{escape(i)}</li>" for i in items)
+                          + "</ol>Every step can be retried; finished steps are skipped.")
 
     def _inspect_failed(self, exc: BaseException) -> bool:
         self.plan_hint.setText(f"Could not inspect {self.profile.display_target}: {error_text(exc)}")
@@ -184,7 +235,8 @@ class InstallWizard(QDialog):
     def _prepare(self) -> None:
         email, password = self._account
         self.ctx.tasks.run(
-            self.setup.prepare_install(email, password, install_podman=self.install_podman.isChecked()),
+            self.setup.prepare_install(email, password, install_podman=self.install_podman.isChecked(),
+                                       **self._options()),
             what="Could not prepare the install", busy_widget=self, on_success=self._run_install,
             on_error=self._prepare_failed)
 

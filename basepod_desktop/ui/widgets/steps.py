@@ -6,8 +6,10 @@ dialog that owns it runs the job and offers Retry.
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QTextCursor
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from basepod_desktop.core.onboarding_model import StepEvent, StepOutput, StepStatus, StepUpdate
@@ -71,7 +73,7 @@ class StepProgress(QWidget):
     def apply(self, event: StepEvent) -> None:
         if isinstance(event, StepOutput):
             self.log.appendPlainText(event.line)
-            self.log.moveCursor(QTextCursor.MoveOperation.End)
+            self._follow()
             return
         if event.step not in self.rows:
             return
@@ -81,11 +83,17 @@ class StepProgress(QWidget):
         if event.status is StepStatus.FAILED:
             self.show_failure(event.title, event.message)
 
+    def _follow(self) -> None:
+        """Keep the newest line in view without scrolling sideways to the end of a long one."""
+        self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+        self.log.horizontalScrollBar().setValue(0)
+
     def show_failure(self, title: str, message: str, actions=(("retry", "Retry", True),)) -> None:
         first, _, rest = message.partition("\n")
-        html = f"<b>{_esc(title)} failed.</b> {_esc(first)}"
+        html = f"<b>{escape(title)} failed.</b> {escape(first)}"
         if rest:
             self.log.appendPlainText(rest)
+            self._follow()
         self.failure.show_message("danger", html + "<br>Fix the cause, then retry: finished steps are skipped.",
                                   actions)
 
@@ -97,7 +105,3 @@ class StepProgress(QWidget):
         icon.setStyleSheet(f"color: {color.name()};")
         label.setStyleSheet("font-weight: 600;" if status is StepStatus.RUNNING else "")
         detail.setText(message.partition("\n")[0])
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,131 @@
+"""Add server -> install the agent -> a managed server, in the real desktop, over the real
+sshd fixture; then Diagnostics and Upgrade agent. Screenshots of every screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ssh_profile
+from harness.system import short_tmpdir
+
+from basepod_desktop.ui.dialogs.diagnostics import DiagnosticsDialog, UpgradeDialog
+from basepod_desktop.ui.dialogs.server_setup import InstallWizard
+from basepod_desktop.core.onboarding_model import StepStatus
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def vps(monkeypatch, tmp_path_factory):
+    """A fresh install location on "the server" (this machine through sshd); the agent
+    started there is stopped at teardown through its pidfile."""
+    base = short_tmpdir("bp-ui-ob-")
+    monkeypatch.setenv("BASEPOD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "wheels"))
+    yield base
+    pidfile = base / "state" / "agent.pid"
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text()), 15)
+        except (ProcessLookupError, ValueError):
+            pass
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _fill_server_dialog(dialog, sshd) -> None:
+    dialog.name.setText("vps")
+    dialog.host.setText(sshd.host)
+    dialog.port.setValue(sshd.port)
+    dialog.user.setText(sshd.user)
+    dialog.use_file.setChecked(True)
+    dialog.key_path.setText(str(sshd.client_key))
+    dialog.install_agent.setChecked(True)
+
+
+def test_add_server_installs_the_agent_retries_a_failed_step_and_connects(
+        ui, make_app, sshd_server, podman_service, vps):
+    app = make_app([], known_hosts=sshd_server.known_hosts_path)
+    window = app.window
+    dialog = window.add_server()
+    _fill_server_dialog(dialog, sshd_server)
+    assert not dialog.socket.isEnabled()  # the install decides the socket
+    ui.screenshot(dialog, "add-server-install")
+    dialog.submit()
+    wizard = ui.wait_until(lambda: window.findChild(InstallWizard), what="the install wizard")
+    ui.wait_until(lambda: wizard.install_button.isEnabled(), timeout=30, what="the inspection")
+    assert "Debian" in wizard.facts_grid.itemAtPosition(0, 1).widget().text()
+
+    wizard.email.setText("admin@example.com")
+    wizard.password.setText(PASSWORD)
+    wizard.repeat.setText(PASSWORD)
+    wizard.advanced.setChecked(True)
+    wizard.prefix.setText(str(vps / "opt"))
+    wizard.state_dir.setText(str(vps / "state"))
+    wizard.podman_url.setText(podman_service.url)
+    wizard.resize(680, 720)
+    ui.screenshot(wizard, "install-plan")
+
+    (vps / "opt").mkdir()
+    (vps / "opt" / "dist").write_text("in the way")  # the upload step cannot make its folder
+    wizard.install_button.click()
+    ui.wait_until(lambda: wizard.progress.failure.isVisible(), timeout=60, what="the failed step")
+    assert wizard.progress.status["upload"] is StepStatus.FAILED
+    assert wizard.progress.status["check"] is StepStatus.OK and wizard.progress.status["venv"] is None
+    assert "Upload the agent failed" in wizard.progress.failure.message.text()
+    ui.screenshot(wizard, "install-failed-retry")
+
+    (vps / "opt" / "dist").unlink()
+    wizard.progress.failure.buttons["retry"].click()
+    ui.wait_until(lambda: wizard.close_button.text() == "Done", timeout=240, what="the install")
+    assert all(wizard.progress.status[s] in (StepStatus.OK, StepStatus.SKIPPED, StepStatus.WARNING)
+               for s in wizard.progress.status)
+    assert wizard.progress.status["service"] is StepStatus.WARNING  # no systemd on the test machine
+    assert PASSWORD not in wizard.progress.log.toPlainText()
+    ui.screenshot(wizard, "install-done")
+    wizard.close_button.click()
+
+    conn = ui.wait_until(lambda: app.fleet.connections.get("vps"), what="the saved server")
+    assert conn.profile.socket == str(vps / "state" / "agent.sock")
+    ui.wait_until(lambda: conn.status.is_connected, timeout=30, what="the new server to connect with the token")
+    assert app.ctx.profiles.get("vps").agent_prefix == str(vps / "opt")
+
+    diagnostics = window.open_diagnostics("vps")
+    ui.wait_until(lambda: diagnostics.checks, timeout=30, what="the diagnostics")
+    statuses = {c.name: c.status for c in diagnostics.checks}
+    assert statuses["ssh"] == statuses["running"] == statuses["protocol"] == statuses["podman"] == "ok"
+    assert not diagnostics.upgrade_button.isVisible()
+    ui.screenshot(diagnostics, "diagnostics")
+    diagnostics.accept()
+
+    upgrade = window.open_upgrade("vps")
+    ui.wait_until(lambda: upgrade.upgrade_button.isEnabled(), timeout=30, what="the upgrade check")
+    assert "up to date" in upgrade.hint.text() and upgrade.upgrade_button.text() == "Reinstall and restart"
+    upgrade.upgrade_button.click()
+    ui.wait_until(lambda: upgrade.job is not None and upgrade.upgrade_button.isEnabled(), timeout=30,
+                  what="the forced upgrade plan")
+    ui.screenshot(upgrade, "upgrade-offer")
+    upgrade.upgrade_button.click()
+    ui.wait_until(lambda: upgrade.close_button.text() == "Done", timeout=120, what="the upgrade")
+    assert upgrade.progress.status["verify"] is StepStatus.OK
+    ui.screenshot(upgrade, "upgrade-done")
+    upgrade.close_button.click()
+    ui.wait_until(lambda: conn.status.is_connected, timeout=30, what="the reconnect after the upgrade")
+
+
+def test_diagnostics_explain_a_server_whose_agent_is_not_running(ui, make_app, sshd_server, tmp_path):
+    profile = ssh_profile("idle", sshd_server, tmp_path / "no-agent.sock")
+    app = make_app([profile], known_hosts=sshd_server.known_hosts_path)
+    dialog = app.window.open_diagnostics(profile.name)
+    ui.wait_until(lambda: dialog.checks, timeout=30, what="the diagnostics")
+    by_name = {c.name: c for c in dialog.checks}
+    assert by_name["ssh"].status == "ok" and by_name["running"].status == "fail"
+    assert by_name["running"].fix and by_name["clock"].status == "ok"
+    assert "problem" in dialog.hint.text()
+    ui.screenshot(dialog, "diagnostics-agent-down")
+    upgrade = app.window.open_upgrade(profile.name)
+    ui.wait_until(lambda: "no Basepod-installed agent" in upgrade.hint.text(), timeout=30, what="the upgrade check")
+    assert not upgrade.upgrade_button.isEnabled()
