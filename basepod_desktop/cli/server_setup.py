@@ -60,6 +60,16 @@ async def print_steps(events: AsyncIterator[StepEvent], stream) -> list[StepUpda
     return finished
 
 
+async def _steps_or_none(events: AsyncIterator[StepEvent], stream, hint: str) -> list[StepUpdate] | None:
+    """The finished steps, or None after saying which step failed and how to go on."""
+    try:
+        return await print_steps(events, stream)
+    except StepFailed as exc:
+        err(f"step '{exc.step}' ({exc.title}) failed: {exc.message}")
+        err(hint)
+        return None
+
+
 def _steps_json(steps: list[StepUpdate]) -> list[dict]:
     return [{"step": s.step, "title": s.title, "status": s.status.value, "message": s.message,
              "seconds": round(s.seconds, 2)} for s in steps]
@@ -122,11 +132,9 @@ async def add_and_install(ctx: Context, args: argparse.Namespace, profile: Serve
         ctx.profiles.add(job.profile, replace=True)
         if ctx.profiles.get_default() is None or args.default:
             ctx.profiles.set_default(job.profile.name)
-        try:
-            steps = await print_steps(job.install(), stream)
-        except StepFailed as exc:
-            err(f"step '{exc.step}' ({exc.title}) failed: {exc.message}")
-            err("fix it and run the same command again: finished steps are skipped")
+        steps = await _steps_or_none(job.install(), stream,
+                                     "fix it and run the same command again: finished steps are skipped")
+        if steps is None:
             return exitcodes.FAILED
     finally:
         await setup.aclose()
@@ -170,11 +178,9 @@ async def upgrade(ctx: Context, args: argparse.Namespace) -> int:
         if not await _confirm(f"Upgrade the agent on {profile.name}? It restarts; apps keep running.", args):
             err("cancelled; nothing was changed")
             return exitcodes.FAILED
-        try:
-            steps = await print_steps(job.upgrade(), stream)
-        except StepFailed as exc:
-            err(f"step '{exc.step}' ({exc.title}) failed: {exc.message}")
-            err("the state directory is untouched; run `bp server upgrade` again to resume")
+        steps = await _steps_or_none(job.upgrade(), stream,
+                                     "the state directory is untouched; run `bp server upgrade` again to resume")
+        if steps is None:
             return exitcodes.FAILED
     finally:
         await setup.aclose()

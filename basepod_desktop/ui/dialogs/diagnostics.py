@@ -12,7 +12,7 @@ from typing import Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from basepod_desktop.core.onboarding import Onboarding
@@ -20,9 +20,9 @@ from basepod_desktop.core.onboarding_doctor import Check
 from basepod_desktop.core.server_setup import NothingToUpgrade, NotInstalledByBasepod, ServerSetup
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.context import UiContext
-from basepod_desktop.ui.dialogs.server_setup import ask_host_key, heading, run_job
+from basepod_desktop.ui.dialogs.server_setup import ask_host_key, heading, progress_panel, run_job
 from basepod_desktop.ui.tasks import error_text
-from basepod_desktop.ui.widgets.steps import StepProgress
+from basepod_desktop.ui.widgets.steps import card_grid
 
 _LOOK = {"ok": ("✓", "success"), "warn": ("!", "warning"), "fail": ("✕", "danger"), "skip": ("–", "muted")}
 
@@ -46,12 +46,7 @@ class DiagnosticsDialog(QDialog):
         col = QVBoxLayout(self)
         col.setContentsMargins(20, 18, 20, 16)
         self.hint = heading(f"Diagnostics for {name}", f"Checking {ctx.profile(name).display_target}…", col)
-        card = QFrame(objectName="Card")
-        self.grid = QGridLayout(card)
-        self.grid.setContentsMargins(14, 12, 14, 12)
-        self.grid.setHorizontalSpacing(12)
-        self.grid.setVerticalSpacing(8)
-        self.grid.setColumnStretch(2, 1)
+        card, self.grid = card_grid(stretch_column=2)
         self.grid.setRowStretch(99, 1)
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         scroll.setWidget(card)
@@ -136,19 +131,11 @@ class UpgradeDialog(QDialog):
         col = QVBoxLayout(self)
         col.setContentsMargins(20, 18, 20, 16)
         self.hint = heading(f"Upgrade the agent on {name}", "Checking the installed version…", col)
-        self.progress = StepProgress()
-        self.progress.failure.sig_action.connect(lambda _k: self.check())
-        col.addWidget(self.progress, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.close_button = QPushButton("Cancel")
-        self.close_button.clicked.connect(self._close)
+        self.progress, row, self.close_button = progress_panel(col, lambda: self.check(), self._close)
         self.upgrade_button = QPushButton("Upgrade", enabled=False)
         self.upgrade_button.setProperty("role", "primary")
         self.upgrade_button.clicked.connect(self._clicked)
-        row.addWidget(self.close_button)
         row.addWidget(self.upgrade_button)
-        col.addLayout(row)
         self.finished.connect(lambda _r: ctx.tasks.run(self.setup.aclose(), what="Closing SSH", background=True))
 
     def check(self, force: bool = False) -> None:

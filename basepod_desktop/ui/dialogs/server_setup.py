@@ -14,7 +14,7 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QCheckBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
 )
 from pydantic import ValidationError
@@ -29,7 +29,7 @@ from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.host_key import HostKeyDialog
 from basepod_desktop.ui.tasks import error_text
 from basepod_desktop.ui.widgets.forms import FieldErrors
-from basepod_desktop.ui.widgets.steps import StepProgress
+from basepod_desktop.ui.widgets.steps import StepProgress, card_grid
 
 
 async def ask_host_key(parent: QWidget, name: str, info: HostKeyInfo) -> bool:
@@ -55,6 +55,20 @@ def heading(text: str, hint: str, col: QVBoxLayout) -> QLabel:
     note.setWordWrap(True)
     col.addWidget(note)
     return note
+
+
+def progress_panel(col: QVBoxLayout, on_retry, on_close) -> tuple[StepProgress, QHBoxLayout, QPushButton]:
+    """Step list + log, its Retry wired, and a button row ending in Cancel/Close/Done."""
+    progress = StepProgress()
+    progress.failure.sig_action.connect(lambda _k: on_retry())
+    col.addWidget(progress, 1)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    close = QPushButton("Cancel")
+    close.clicked.connect(on_close)
+    row.addWidget(close)
+    col.addLayout(row)
+    return progress, row, close
 
 
 def facts_rows(facts: HostFacts) -> list[tuple[str, str, str]]:
@@ -108,10 +122,7 @@ class InstallWizard(QDialog):
         col.setContentsMargins(0, 0, 0, 0)
         self.plan_hint = heading(f"Install the agent on {self.profile.name}",
                                  f"Inspecting {self.profile.display_target} over SSH…", col)
-        card = QFrame(objectName="Card")
-        self.facts_grid = QGridLayout(card)
-        self.facts_grid.setContentsMargins(14, 10, 14, 10)
-        self.facts_grid.setColumnStretch(1, 1)
+        card, self.facts_grid = card_grid(stretch_column=1)
         col.addWidget(card)
         form = QFormLayout()
         form.setVerticalSpacing(4)
@@ -265,15 +276,7 @@ class InstallWizard(QDialog):
         col = QVBoxLayout(page)
         col.setContentsMargins(0, 0, 0, 0)
         self.progress_hint = heading(f"Installing on {self.profile.name}", "", col)
-        self.progress = StepProgress()
-        self.progress.failure.sig_action.connect(lambda _k: self.retry())
-        col.addWidget(self.progress, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.close_button = QPushButton("Cancel")
-        self.close_button.clicked.connect(self._close)
-        row.addWidget(self.close_button)
-        col.addLayout(row)
+        self.progress, _row, self.close_button = progress_panel(col, self.retry, self._close)
         self.pages.addWidget(page)
 
     def _run_install(self, job: Onboarding) -> None:

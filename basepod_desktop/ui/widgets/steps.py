@@ -23,18 +23,24 @@ _COLORS = {None: "muted", StepStatus.RUNNING: "info", StepStatus.OK: "success", 
 MAX_LOG_LINES = 5000
 
 
+def card_grid(stretch_column: int) -> tuple[QFrame, QGridLayout]:
+    """A rounded card holding a label grid (steps, host facts, diagnostics)."""
+    card = QFrame(objectName="Card")
+    grid = QGridLayout(card)
+    grid.setContentsMargins(14, 12, 14, 12)
+    grid.setHorizontalSpacing(12)
+    grid.setVerticalSpacing(6)
+    grid.setColumnStretch(stretch_column, 1)
+    return card, grid
+
+
 class StepProgress(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(10)
-        card = QFrame(objectName="Card")
-        self.grid = QGridLayout(card)
-        self.grid.setContentsMargins(14, 10, 14, 10)
-        self.grid.setHorizontalSpacing(10)
-        self.grid.setVerticalSpacing(6)
-        self.grid.setColumnStretch(2, 1)
+        card, self.grid = card_grid(stretch_column=2)
         col.addWidget(card)
         self.failure = Callout()
         col.addWidget(self.failure)
