@@ -127,7 +127,8 @@ class Onboarding:
 
     def __init__(self, remote: RemoteHost, profile: ServerProfile, facts: HostFacts, options: InstallOptions,
                  wheel: AgentWheel, *, tokens: Optional[TokenStore] = None, password: Optional[str] = None,
-                 tunnel_kwargs: Optional[dict] = None, mode: Optional[ServiceMode] = None) -> None:
+                 tunnel_kwargs: Optional[dict] = None, mode: Optional[ServiceMode] = None,
+                 reinstall: bool = False) -> None:
         self.remote = remote
         self.facts = facts
         self.options = options
@@ -135,6 +136,7 @@ class Onboarding:
         self.tokens = tokens
         self.password = password
         self.tunnel_kwargs = tunnel_kwargs or {}
+        self.reinstall = reinstall  # pip-install the wheel even when the marker says it is there
         self.mode: ServiceMode = mode or (facts.manifest.service if facts.manifest else facts.service_mode)
         self.profile = profile.model_copy(update={"socket": options.socket, "agent_prefix": options.prefix})
         self.apps_before: Optional[list[str]] = None
@@ -268,7 +270,7 @@ class Onboarding:
 
     async def _install_agent(self, log: LineSink) -> object:
         marker = f"{self.options.venv}/.basepod-wheel"
-        if (await self.remote.read_text(marker) or "").strip() == self.wheel.sha256:
+        if not self.reinstall and (await self.remote.read_text(marker) or "").strip() == self.wheel.sha256:
             return Skipped(f"agent {self.wheel.version} from this wheel is installed")
         pip = [f"{self.options.venv}/bin/python", "-m", "pip", "install", "--disable-pip-version-check",
                "--no-input", "--progress-bar", "off"]

@@ -82,7 +82,7 @@ class ServerSetup:
                                        f"({AGENT_VERSION}): upgrade Basepod instead")
             raise NothingToUpgrade(f"agent {facts.installed_version} on {self.profile.name} is up to date")
         job = Onboarding(await self._remote(), self.profile, facts, facts.manifest.options(), wheel,
-                         tokens=self.tokens, tunnel_kwargs=self.tunnel_kwargs)
+                         tokens=self.tokens, tunnel_kwargs=self.tunnel_kwargs, reinstall=force)
         return job, reason or "forced reinstall and restart"
 
     async def diagnose(self) -> list[Check]:

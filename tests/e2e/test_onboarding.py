@@ -270,3 +270,37 @@ def test_a_missing_python_fails_the_check_step_before_touching_the_server(sshd_s
         assert not server.prefix.exists()  # nothing half-done before the check passed
     finally:
         server.destroy()
+
+
+async def _restart_agent(server: Server) -> None:
+    """Stop and start the installed agent in place (no reinstall), as a reboot would leave it."""
+    from basepod_desktop.core import agent_service
+    remote = await RemoteHost.connect(server.profile, **server.tunnel_kwargs)
+    try:
+        facts = await inspect_host(remote, str(server.prefix))
+        options = facts.manifest.options()
+        await agent_service.stop(remote, facts, options, "detached", lambda _line: None)
+        await agent_service.install_and_start(remote, facts, options, "detached", lambda _line: None)
+    finally:
+        await remote.aclose()
+
+
+def test_an_agent_speaking_an_older_protocol_is_explained_and_fixed_by_upgrade(installed):
+    (version_py,) = installed.prefix.glob("venv/lib/python3*/site-packages/basepod_agent/protocol/version.py")
+    version_py.write_text(version_py.read_text().replace("PROTOCOL_VERSION = 1", "PROTOCOL_VERSION = 0"))
+    asyncio.run(_restart_agent(installed))
+    wait_until(lambda: (installed.state / "agent.sock").exists(), 20, "the old agent's socket")
+
+    apps = installed.run_bp("-s", installed.name, "apps")
+    assert apps.returncode == 3 and "speaks protocol 0" in apps.stderr and "upgrade the agent" in apps.stderr
+    doctor = json.loads(installed.run_bp("--json", "server", "doctor", installed.name).stdout)
+    protocol = next(c for c in doctor["checks"] if c["name"] == "protocol")
+    assert protocol["status"] == "fail" and f"bp server upgrade {installed.name}" in protocol["fix"]
+
+    fixed = installed.run_bp("--json", "server", "upgrade", installed.name, "--force", "--yes")
+    assert fixed.returncode == 0, fixed.stderr
+    statuses = {s["step"]: s["status"] for s in json.loads(fixed.stdout)["steps"]}
+    assert statuses["snapshot"] == "skipped"  # the old protocol cannot list apps for us
+    assert statuses["agent"] == "ok" and statuses["wait"] == "ok"
+    assert "PROTOCOL_VERSION = 1" in version_py.read_text()
+    assert installed.run_bp("-s", installed.name, "apps").returncode == 0
