@@ -72,8 +72,9 @@ class RemoteHost:
 
     async def aclose(self) -> None:
         if self._sftp is not None:
-            self._sftp.exit()
-            self._sftp = None
+            sftp, self._sftp = self._sftp, None
+            sftp.exit()
+            await sftp.wait_closed()
         self.conn.close()
         await self.conn.wait_closed()
 

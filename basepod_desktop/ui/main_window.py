@@ -219,9 +219,11 @@ class MainWindow(QMainWindow):
         mismatch = status.state is ConnState.ERROR and "upgrade the agent" in (status.reason or "")
         if mismatch or (version and compare_versions(version, AGENT_VERSION) < 0):
             self.upgrade_offered.add(name)
+            reason = (status.reason or "").rstrip(".")
             self.ctx.notifier.warning(
                 f"Agent upgrade available for {name}",
-                (f"It runs agent {version}; this Basepod has {AGENT_VERSION}." if version else status.reason or "")
+                (f"It runs agent {version}; this Basepod has {AGENT_VERSION}." if version
+                 else reason[:1].upper() + reason[1:] + ".")
                 + " Right-click the server in the sidebar and choose Upgrade agent…")
 
     def edit_server(self, name: str) -> Optional[ServerDialog]:

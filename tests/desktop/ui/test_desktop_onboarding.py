@@ -12,9 +12,12 @@ import pytest
 from conftest import ssh_profile
 from harness.system import short_tmpdir
 
-from basepod_desktop.ui.dialogs.diagnostics import DiagnosticsDialog, UpgradeDialog
-from basepod_desktop.ui.dialogs.server_setup import InstallWizard
+from basepod_desktop.core import agent_service
+from basepod_desktop.core.connection import ConnState
+from basepod_desktop.core.onboarding import inspect_host
 from basepod_desktop.core.onboarding_model import StepStatus
+from basepod_desktop.transport.remote import RemoteHost
+from basepod_desktop.ui.dialogs.server_setup import InstallWizard
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
@@ -46,7 +49,7 @@ def _fill_server_dialog(dialog, sshd) -> None:
     dialog.install_agent.setChecked(True)
 
 
-def test_add_server_installs_the_agent_retries_a_failed_step_and_connects(
+def test_a_fresh_server_is_installed_retried_diagnosed_and_upgraded_from_the_desktop(
         ui, make_app, sshd_server, podman_service, vps):
     app = make_app([], known_hosts=sshd_server.known_hosts_path)
     window = app.window
@@ -114,6 +117,41 @@ def test_add_server_installs_the_agent_retries_a_failed_step_and_connects(
     ui.screenshot(upgrade, "upgrade-done")
     upgrade.close_button.click()
     ui.wait_until(lambda: conn.status.is_connected, timeout=30, what="the reconnect after the upgrade")
+
+    # The agent now speaks an older protocol (as after restoring an old backup): the
+    # desktop says so, offers the upgrade, and the upgrade brings the server back.
+    (version_py,) = (vps / "opt").glob("venv/lib/python3*/site-packages/basepod_agent/protocol/version.py")
+    version_py.write_text(version_py.read_text().replace("PROTOCOL_VERSION = 1", "PROTOCOL_VERSION = 0"))
+    ui.run(_restart_in_place(conn.profile, sshd_server.known_hosts_path), timeout=60)
+    conn.retry_now()
+    ui.wait_until(lambda: conn.status.state is ConnState.ERROR, timeout=60, what="the protocol mismatch")
+    assert "upgrade the agent" in conn.status.reason
+    ui.wait_until(lambda: any(n.title == "Agent upgrade available for vps" for n in app.ctx.notifier.history),
+                  what="the upgrade offer")
+    window.show_server("vps")
+    window.resize(1100, 640)
+    ui.screenshot(window, "upgrade-offer-protocol-mismatch")
+    fix = window.open_upgrade("vps")
+    ui.wait_until(lambda: fix.upgrade_button.isEnabled(), timeout=30, what="the upgrade check")
+    fix.upgrade_button.click()  # same version and build: offered as a reinstall
+    ui.wait_until(lambda: fix.job is not None and fix.upgrade_button.isEnabled(), timeout=30, what="the plan")
+    fix.upgrade_button.click()
+    ui.wait_until(lambda: fix.close_button.text() == "Done", timeout=120, what="the reinstall")
+    fix.close_button.click()
+    ui.wait_until(lambda: conn.status.is_connected, timeout=30, what="the server back after the upgrade")
+    assert "PROTOCOL_VERSION = 1" in version_py.read_text()
+    ui.wait_until(lambda: fix.setup.remote is None, what="the dialog's SSH connection to close")
+
+
+async def _restart_in_place(profile, known_hosts) -> None:
+    remote = await RemoteHost.connect(profile, known_hosts_path=known_hosts)
+    try:
+        facts = await inspect_host(remote, profile.agent_prefix)
+        options = facts.manifest.options()
+        await agent_service.stop(remote, facts, options, "detached", lambda _line: None)
+        await agent_service.install_and_start(remote, facts, options, "detached", lambda _line: None)
+    finally:
+        await remote.aclose()
 
 
 def test_diagnostics_explain_a_server_whose_agent_is_not_running(ui, make_app, sshd_server, tmp_path):
