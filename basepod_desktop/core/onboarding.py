@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Optional
 
 from basepod_desktop.client import AgentUnreachable, BadCredentials, ClientError, ProtocolMismatch
@@ -21,12 +20,10 @@ from basepod_desktop.transport.remote import LineSink, RemoteHost
 
 from . import agent_service, onboarding_scripts as scripts
 from . import session as session_mod
-from .agent_wheel import AgentWheel, WheelBuildFailed
+from .agent_wheel import AgentWheel
 from .credentials import TokenStore
-from .onboarding_model import (
-    MIN_DISK_BYTES, HostFacts, InstallManifest, InstallOptions, ServiceMode, StepFailed, StepOutput,
-    StepStatus, StepUpdate, StepEvent, human_bytes,
-)
+from .onboarding_model import MIN_DISK_BYTES, HostFacts, InstallManifest, InstallOptions, ServiceMode, StepEvent, human_bytes
+from .onboarding_steps import Skipped, Step, StepError, Warned, error_message, compare_versions, run_steps
 from .profiles import ServerProfile
 
 AGENT_READY_TIMEOUT = 45.0
@@ -37,76 +34,6 @@ MODE_LABELS = {"systemd-system": "a systemd service", "systemd-user": "a systemd
 async def inspect_host(remote: RemoteHost, prefix: Optional[str] = None, state_dir: Optional[str] = None) -> HostFacts:
     result = await remote.script(scripts.INSPECT, prefix or "", state_dir or "", what="inspecting the server")
     return scripts.parse_inspect(result.stdout)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    message: str
-
-
-@dataclass(frozen=True)
-class Warned:
-    message: str
-
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    title: str
-    run: Callable[[LineSink], Awaitable[object]]
-
-
-class StepError(Exception):
-    """A precondition a person has to fix; `str(exc)` says how."""
-
-
-def _message(exc: BaseException) -> str:
-    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
-
-
-async def run_steps(steps: list[Step]) -> AsyncIterator[StepEvent]:
-    """Run steps in order, yielding RUNNING, each output line, then OK/SKIPPED/WARNING.
-
-    On the first failure it yields FAILED and raises StepFailed: later steps depend on
-    earlier ones, and stopping there is what makes the next attempt resume cleanly.
-    """
-    for step in steps:
-        yield StepUpdate(step.name, step.title, StepStatus.RUNNING)
-        started = time.monotonic()
-        queue: asyncio.Queue = asyncio.Queue()
-        def log(line: str, name: str = step.name) -> None:
-            if line.strip():
-                queue.put_nowait(StepOutput(name, line))
-
-        task = asyncio.ensure_future(step.run(log))
-        task.add_done_callback(lambda _t: queue.put_nowait(None))
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-        try:
-            outcome = task.result()
-        except (StepError, TransportError, ClientError, WheelBuildFailed, OSError) as exc:
-            message = _message(exc)
-            yield StepUpdate(step.name, step.title, StepStatus.FAILED, message, time.monotonic() - started)
-            raise StepFailed(step.name, step.title, message) from exc
-        if isinstance(outcome, Skipped):
-            status, message = StepStatus.SKIPPED, outcome.message
-        elif isinstance(outcome, Warned):
-            status, message = StepStatus.WARNING, outcome.message
-        else:
-            status, message = StepStatus.OK, str(outcome or "done")
-        yield StepUpdate(step.name, step.title, status, message, time.monotonic() - started)
-
-
-def compare_versions(a: str, b: str) -> int:
-    def key(v: str) -> tuple:
-        return tuple(int(p) if p.isdigit() else 0 for p in v.split("+")[0].split("."))
-    return (key(a) > key(b)) - (key(a) < key(b))
 
 
 def upgrade_reason(facts: HostFacts, wheel: AgentWheel) -> Optional[str]:
@@ -226,7 +153,11 @@ class Onboarding:
             raise StepError(f"the socket path {o.socket} is too long for a Unix socket (100 bytes at most)")
         log(f"{f.os_name or f.os_id}; Python {version}; {human_bytes(f.disk_free_bytes)} free; "
             f"memory {human_bytes(f.mem_available_bytes)} available of {human_bytes(f.mem_total_bytes)}")
-        return f"Python {version}; the agent will run as {MODE_LABELS[self.mode]}"
+        summary = f"Python {version}; the agent will run as {MODE_LABELS[self.mode]}"
+        if not f.is_root and not f.subuid:
+            return Warned(f"{summary}. {f.user} has no /etc/subuid range, which rootless Podman needs: "
+                          f"`usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {f.user}` as root")
+        return summary
 
     async def _podman(self, log: LineSink) -> object:
         f = self.facts
@@ -321,7 +252,7 @@ class Onboarding:
                 if time.monotonic() > deadline:
                     tail = await agent_service.recent_log(self.remote, self.facts, self.options, self.mode)
                     raise StepError(f"the agent did not answer on {self.options.socket} within {timeout:g} s "
-                                    f"({_message(exc)}). Its log ends with:\n{tail or '(empty)'}") from None
+                                    f"({error_message(exc)}). Its log ends with:\n{tail or '(empty)'}") from None
             await asyncio.sleep(0.3)
 
     async def _wait(self, log: LineSink) -> object:
@@ -364,7 +295,7 @@ class Onboarding:
         try:
             self.apps_before = await self._apps()
         except (ClientError, TransportError, StepError) as exc:
-            return Skipped(f"cannot read the apps before upgrading ({_message(exc)})")
+            return Skipped(f"cannot read the apps before upgrading ({error_message(exc)})")
         if self.apps_before is None:
             return Skipped("not logged in: the app list cannot be compared (run `bp login` first)")
         return f"{len(self.apps_before)} apps"
