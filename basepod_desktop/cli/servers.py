@@ -11,6 +11,10 @@ from basepod_desktop.core.profiles import DEFAULT_REMOTE_SOCKET, ServerProfile
 
 
 def add(ctx: Context, args: argparse.Namespace) -> int:
+    unused = [f"--{k.replace('_', '-')}" for k in ("admin_email", "password_stdin", "prefix", "state_dir", "podman_url",
+                                                   "edge") if getattr(args, k)]
+    if unused and not args.install:
+        raise ValueError(f"{', '.join(unused)} only apply with --install")
     if args.local_agent:
         profile = ServerProfile.local(name=args.name, socket=args.socket)
     else:

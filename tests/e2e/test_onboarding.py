@@ -304,3 +304,21 @@ def test_an_agent_speaking_an_older_protocol_is_explained_and_fixed_by_upgrade(i
     assert statuses["agent"] == "ok" and statuses["wait"] == "ok"
     assert "PROTOCOL_VERSION = 1" in version_py.read_text()
     assert installed.run_bp("-s", installed.name, "apps").returncode == 0
+
+
+def test_bp_prints_each_step_with_its_outcome(installed):
+    result = installed.run_bp(*installed.install_args(), input=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "plan:\n  - Check the server:" in out and "==> Upload the agent" in out
+    assert "    skipped: basepod_agent-" in out and "    ok: logged in as admin@example.com" in out
+    assert f"server {installed.name} is ready: agent" in out.splitlines()[-1]
+
+
+def test_bp_will_not_install_without_a_password_or_consent_from_a_terminal(installed):
+    args = [a for a in installed.install_args() if a not in ("--yes", "--password-stdin")]
+    no_password = installed.run_bp(*args, input="")
+    assert no_password.returncode == 2 and "--password-stdin" in no_password.stderr
+    no_consent = installed.run_bp(*args, "--password-stdin", input=PASSWORD + "\n")
+    assert no_consent.returncode == 2 and "pass --yes" in no_consent.stderr
+    assert "plan:" in no_consent.stdout and "==>" not in no_consent.stdout  # shown, not run
