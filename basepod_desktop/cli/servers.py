@@ -14,7 +14,7 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
     unused = [f"--{k.replace('_', '-')}" for k in ("admin_email", "password_stdin", "prefix", "state_dir", "podman_url",
                                                    "edge") if getattr(args, k)]
     if unused and not args.install:
-        raise ValueError(f"{', '.join(unused)} only apply with --install")
+        raise ValueError(f"{', '.join(unused)}: only used with --install")
     if args.local_agent:
         profile = ServerProfile.local(name=args.name, socket=args.socket)
     else:
