@@ -310,4 +310,6 @@ class Onboarding:
         lost = sorted(set(self.apps_before) - set(self.apps_after))
         if lost:
             raise StepError(f"apps missing after the upgrade: {', '.join(lost)}")
+        if not self.apps_before:
+            return "agent.db kept (no apps yet)"
         return f"all {len(self.apps_before)} apps are still there"

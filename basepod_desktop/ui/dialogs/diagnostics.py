@@ -127,7 +127,7 @@ class UpgradeDialog(QDialog):
         self.task: Optional[asyncio.Task] = None
         self.setObjectName("UpgradeDialog")
         self.setWindowTitle(f"Upgrade the agent on {name}")
-        self.setMinimumSize(620, 480)
+        self.setMinimumSize(640, 580)
         col = QVBoxLayout(self)
         col.setContentsMargins(20, 18, 20, 16)
         self.hint = heading(f"Upgrade the agent on {name}", "Checking the installed version…", col)
@@ -180,10 +180,14 @@ class UpgradeDialog(QDialog):
         return True
 
     def _done(self, _result) -> None:
-        self.hint.setText(f"The agent on {self.name} runs {self.job.wheel.version}; "
-                          + (f"all {len(self.job.apps_after)} apps are there." if self.job.apps_after is not None
-                             else "its state directory was kept."))
+        apps = self.job.apps_after
+        kept = ("its state directory was kept." if apps is None else "no apps yet; the state directory was kept."
+                if not apps else f"all {len(apps)} apps are there.")
+        self.hint.setText(f"The agent on {self.name} runs {self.job.wheel.version}; {kept}")
+        self.upgrade_button.hide()
         self.close_button.setText("Done")
+        self.close_button.setProperty("role", "primary")
+        self.close_button.style().polish(self.close_button)
         self.sig_upgraded.emit(self.name)
 
     def _close(self) -> None:
