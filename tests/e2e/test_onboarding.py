@@ -26,6 +26,7 @@ from basepod_desktop.core import session as session_mod
 from basepod_desktop.core.agent_wheel import agent_source_dir, build_agent_wheel
 from basepod_desktop.core.credentials import TokenStore
 from basepod_desktop.core.onboarding import Onboarding, inspect_host
+from basepod_desktop.core.onboarding_steps import run_steps
 from basepod_desktop.core.onboarding_doctor import diagnose
 from basepod_desktop.core.onboarding_model import StepFailed, StepStatus, StepUpdate, resolve_options
 from basepod_desktop.core.profiles import ProfileStore
@@ -322,3 +323,24 @@ def test_bp_will_not_install_without_a_password_or_consent_from_a_terminal(insta
     no_consent = installed.run_bp(*args, "--password-stdin", input=PASSWORD + "\n")
     assert no_consent.returncode == 2 and "pass --yes" in no_consent.stderr
     assert "plan:" in no_consent.stdout and "==>" not in no_consent.stdout  # shown, not run
+
+
+def test_missing_podman_is_installed_only_with_consent_and_only_where_possible(installed):
+    async def podman_step(**facts_update):
+        remote, job = await _job(installed, prefix=str(installed.prefix), state_dir=str(installed.state),
+                                 install_podman=facts_update.pop("consent"))
+        job.facts = job.facts.model_copy(update={"podman_version": None, **facts_update})
+        try:
+            return [e async for e in run_steps([s for s in job.install_steps() if s.name == "podman"])]
+        finally:
+            await remote.aclose()
+
+    with pytest.raises(StepFailed) as refused:
+        asyncio.run(podman_step(consent=False))
+    assert refused.value.step == "podman" and "apt-get install podman" in refused.value.message
+    with pytest.raises(StepFailed) as no_sudo:
+        asyncio.run(podman_step(consent=True, uid=1000, user="ann", sudo=False))
+    assert "ann has no passwordless sudo" in no_sudo.value.message
+    with pytest.raises(StepFailed) as unknown:
+        asyncio.run(podman_step(consent=True, package_manager=None, os_name="Plan 9"))
+    assert "no supported package manager on Plan 9" in unknown.value.message
