@@ -122,8 +122,9 @@ class InstallWizard(QDialog):
         col.setContentsMargins(0, 0, 0, 0)
         self.plan_hint = heading(f"Install the agent on {self.profile.name}",
                                  f"Inspecting {self.profile.display_target} over SSH…", col)
-        card, self.facts_grid = card_grid(stretch_column=1)
-        col.addWidget(card)
+        self.facts_card, self.facts_grid = card_grid(stretch_column=1)
+        self.facts_card.hide()  # shown once inspect answered: an empty box says nothing
+        col.addWidget(self.facts_card)
         form = QFormLayout()
         form.setVerticalSpacing(4)
         self.email = QLineEdit(placeholderText="you@example.com")
@@ -162,7 +163,7 @@ class InstallWizard(QDialog):
         cancel.clicked.connect(self.reject)
         self.install_button = QPushButton("Install", enabled=False)
         self.install_button.setProperty("role", "primary")
-        self.install_button.clicked.connect(self.start_install)
+        self.install_button.clicked.connect(lambda: self.start_install() if self.facts else self.inspect())
         row.addWidget(cancel)
         row.addWidget(self.install_button)
         col.addLayout(row)
@@ -182,6 +183,13 @@ class InstallWizard(QDialog):
     def start(self) -> None:
         """Open and inspect; the Install button is enabled once the host is known."""
         self.open()
+        self.inspect()
+
+    def inspect(self) -> None:
+        self.install_button.setEnabled(False)
+        self.plan_hint.setText(f"Inspecting {self.profile.display_target} over SSH…")
+        self.plan_hint.setObjectName("Muted")
+        self.plan_hint.style().polish(self.plan_hint)
         self.ctx.tasks.run(self.setup.inspect(), what=f"Could not inspect {self.profile.name}", busy_widget=self,
                            on_success=self._show_facts, on_error=self._inspect_failed)
 
@@ -198,6 +206,8 @@ class InstallWizard(QDialog):
             self.facts_grid.addWidget(key, row, 0)
             self.facts_grid.addWidget(text, row, 1)
         self.facts = facts
+        self.facts_card.show()
+        self.install_button.setText("Install")
         self.install_podman.setVisible(not facts.podman_version and bool(facts.package_manager))
         self.prefix.setPlaceholderText(facts.prefix)
         self.state_dir.setPlaceholderText(facts.state_dir)
@@ -228,6 +238,8 @@ class InstallWizard(QDialog):
         self.plan_hint.setText(f"Could not inspect {self.profile.display_target}: {error_text(exc)}")
         self.plan_hint.setObjectName("FieldError")
         self.plan_hint.style().polish(self.plan_hint)
+        self.install_button.setText("Inspect again")
+        self.install_button.setEnabled(True)
         return True
 
     def start_install(self) -> None:

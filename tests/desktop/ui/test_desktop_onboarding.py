@@ -167,3 +167,17 @@ def test_diagnostics_explain_a_server_whose_agent_is_not_running(ui, make_app, s
     upgrade = app.window.open_upgrade(profile.name)
     ui.wait_until(lambda: "no Basepod-installed agent" in upgrade.hint.text(), timeout=30, what="the upgrade check")
     assert not upgrade.upgrade_button.isEnabled()
+
+
+def test_the_wizard_explains_an_unreachable_server_and_can_inspect_again(ui, make_app, sshd_server, tmp_path):
+    app = make_app([], known_hosts=sshd_server.known_hosts_path)
+    good = ssh_profile("vps", sshd_server, tmp_path / "agent.sock")
+    wizard = app.window.install_agent(good.model_copy(update={"key_path": str(tmp_path / "no-such-key")}))
+    ui.wait_until(lambda: wizard.install_button.text() == "Inspect again", timeout=30, what="the failed inspection")
+    assert "key file" in wizard.plan_hint.text() and wizard.install_button.isEnabled()
+    ui.screenshot(wizard, "install-unreachable")
+    wizard.setup.profile = good  # the user fixed the key (as Edit server would)
+    wizard.install_button.click()
+    ui.wait_until(lambda: wizard.facts is not None, timeout=30, what="the second inspection")
+    assert wizard.install_button.text() == "Install" and "found this" in wizard.plan_hint.text()
+    wizard.reject()
