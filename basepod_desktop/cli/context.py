@@ -63,8 +63,12 @@ class Context:
     def profile(self) -> ServerProfile:
         return resolve_profile(self.args, self.profiles)
 
-    async def session(self) -> AgentSession:
+    def tunnel_kwargs(self) -> dict:
+        """How SSH is opened (host-key prompt, known_hosts file), for tunnels and the installer alike."""
         kwargs = {"confirm_host_key": ask_host_key}
         if self.args.known_hosts:
             kwargs["known_hosts_path"] = self.args.known_hosts
-        return await connect(self.profile(), self.tokens, **kwargs)
+        return kwargs
+
+    async def session(self) -> AgentSession:
+        return await connect(self.profile(), self.tokens, **self.tunnel_kwargs())

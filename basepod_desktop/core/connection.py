@@ -146,6 +146,11 @@ class ServerConnection:
     def status(self) -> ConnectionStatus:
         return self._status
 
+    @property
+    def agent_version(self) -> Optional[str]:
+        """The connected agent's version (None while not connected): the upgrade offer compares it."""
+        return self._session.version.agent_version if self._session is not None else None
+
     def add_status_listener(self, listener: StatusListener) -> Callable[[], None]:
         self._status_listeners.append(listener)
         return lambda: self._status_listeners.remove(listener)

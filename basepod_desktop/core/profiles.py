@@ -61,6 +61,7 @@ class ServerProfile(BaseModel):
     user: Optional[str] = None
     key_path: Optional[str] = None
     socket: str = DEFAULT_REMOTE_SOCKET
+    agent_prefix: Optional[str] = None  # where `bp server add --install` put the agent
 
     @field_validator("name")
     @classmethod

@@ -286,3 +286,20 @@ class SshTunnel:
             raise self._ssh_error(exc) from None
         chan.close()
         await chan.wait_closed()
+
+
+async def open_ssh_connection(
+    profile: ServerProfile,
+    *,
+    known_hosts_path: Optional[str | os.PathLike] = None,
+    confirm_host_key: Optional[ConfirmHostKey] = None,
+    connect_timeout: float = 10,
+) -> asyncssh.SSHClientConnection:
+    """A plain SSH connection under the tunnel's host-key policy and error mapping.
+
+    The installer needs SSH before any agent socket exists, so it cannot use `SshTunnel.open`
+    (which probes the socket); it must not get a laxer host-key check either.
+    """
+    tunnel = SshTunnel(profile, known_hosts_path=known_hosts_path, confirm_host_key=confirm_host_key,
+                       connect_timeout=connect_timeout)
+    return await tunnel._connect()

@@ -14,13 +14,17 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMenu, QProgressBar, QStackedWidget, QVBoxLayout, QWidget
 
+from basepod_agent.protocol import AGENT_VERSION
 from basepod_desktop.core.connection import ConnectionStatus, ConnState
+from basepod_desktop.core.onboarding import compare_versions
 from basepod_desktop.core.profiles import ServerProfile
 from basepod_desktop.ui.context import UiContext
 from basepod_desktop.ui.dialogs.confirm import confirm
+from basepod_desktop.ui.dialogs.diagnostics import DiagnosticsDialog, UpgradeDialog
 from basepod_desktop.ui.dialogs.host_key import HostKeyDialog
 from basepod_desktop.ui.dialogs.login import LoginDialog
 from basepod_desktop.ui.dialogs.server import ServerDialog
+from basepod_desktop.ui.dialogs.server_setup import InstallWizard
 from basepod_desktop.ui.notifications import NotificationArea
 from basepod_desktop.ui.pages.app_detail import AppDetailPage
 from basepod_desktop.ui.pages.dashboard import DashboardPage
@@ -41,6 +45,7 @@ class MainWindow(QMainWindow):
         self._painted = False
         self.keep_in_tray = False  # set by the app when a tray icon is shown
         self.prompts: dict[str, QWidget] = {}
+        self.upgrade_offered: set[str] = set()
         self.setWindowTitle("Basepod")
         self.resize(1180, 740)
         self.setMinimumSize(860, 520)
@@ -81,6 +86,8 @@ class MainWindow(QMainWindow):
         sb.sig_add_server_requested.connect(self.add_server)
         sb.sig_edit_server_requested.connect(self.edit_server)
         sb.sig_remove_server_requested.connect(self.remove_server)
+        sb.sig_diagnostics_requested.connect(self.open_diagnostics)
+        sb.sig_upgrade_requested.connect(self.open_upgrade)
         sb.sig_settings_requested.connect(self._settings_menu)
         self.fleet_page.sig_server_requested.connect(sb.select)
         self.fleet_page.sig_add_server_requested.connect(self.add_server)
@@ -133,6 +140,7 @@ class MainWindow(QMainWindow):
     # --- prompts -----------------------------------------------------------------------
 
     def _status(self, name: str, status: ConnectionStatus) -> None:
+        self._offer_upgrade(name, status)
         if name == self.current_server():
             self._prompt_if_needed(name, status)
         if status.state not in (ConnState.NEEDS_LOGIN, ConnState.NEEDS_HOST_KEY_CONFIRMATION):
@@ -176,9 +184,47 @@ class MainWindow(QMainWindow):
 
     def add_server(self) -> ServerDialog:
         dialog = ServerDialog(taken=set(self.ctx.fleet.connections), parent=self)
-        dialog.sig_saved.connect(lambda p: self._save_server(p, new=True))
+        dialog.sig_saved.connect(lambda p: self.install_agent(p) if dialog.install_agent.isChecked()
+                                 else self._save_server(p, new=True))
         dialog.open()
         return dialog
+
+    def install_agent(self, profile: ServerProfile) -> InstallWizard:
+        """Inspect, confirm and install; the server is saved once the agent is up and logged in."""
+        wizard = InstallWizard(self.ctx, profile, self)
+        wizard.sig_installed.connect(lambda p: self._save_server(p, new=True))
+        wizard.start()
+        return wizard
+
+    def open_diagnostics(self, name: str) -> DiagnosticsDialog:
+        dialog = DiagnosticsDialog(self.ctx, name, self)
+        dialog.sig_upgrade_requested.connect(self.open_upgrade)
+        dialog.open()
+        dialog.run_checks()
+        return dialog
+
+    def open_upgrade(self, name: str) -> UpgradeDialog:
+        dialog = UpgradeDialog(self.ctx, name, self)
+        dialog.sig_upgraded.connect(lambda n: self.ctx.fleet.connection(n).retry_now())
+        dialog.open()
+        dialog.check()
+        return dialog
+
+    def _offer_upgrade(self, name: str, status: ConnectionStatus) -> None:
+        """Once per server and run: say so when its agent is older than this desktop."""
+        conn = self.ctx.fleet.connections.get(name)
+        if conn is None or conn.profile.kind != "ssh" or name in self.upgrade_offered:
+            return
+        version = conn.agent_version if status.is_connected else None
+        mismatch = status.state is ConnState.ERROR and "upgrade the agent" in (status.reason or "")
+        if mismatch or (version and compare_versions(version, AGENT_VERSION) < 0):
+            self.upgrade_offered.add(name)
+            reason = (status.reason or "").rstrip(".")
+            self.ctx.notifier.warning(
+                f"Agent upgrade available for {name}",
+                (f"It runs agent {version}; this Basepod has {AGENT_VERSION}." if version
+                 else reason[:1].upper() + reason[1:] + ".")
+                + " Right-click the server in the sidebar and choose Upgrade agent…")
 
     def edit_server(self, name: str) -> Optional[ServerDialog]:
         profile = self.ctx.fleet.connection(name).profile

@@ -56,6 +56,8 @@ class Sidebar(QWidget):
     sig_add_server_requested = Signal()
     sig_edit_server_requested = Signal(str)
     sig_remove_server_requested = Signal(str)
+    sig_diagnostics_requested = Signal(str)
+    sig_upgrade_requested = Signal(str)
     sig_settings_requested = Signal(object)  # the QPushButton to anchor a menu to
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
@@ -177,6 +179,8 @@ class Sidebar(QWidget):
         menu = QMenu(self)
         menu.addAction("Edit…", lambda: self.sig_edit_server_requested.emit(name))
         menu.addAction("Reconnect", conn.retry_now)
+        menu.addAction("Diagnostics…", lambda: self.sig_diagnostics_requested.emit(name))
+        menu.addAction("Upgrade agent…", lambda: self.sig_upgrade_requested.emit(name))
         menu.addSeparator()
         menu.addAction("Remove…", lambda: self.sig_remove_server_requested.emit(name))
         menu.popup(self.list.viewport().mapToGlobal(pos))

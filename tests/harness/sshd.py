@@ -111,6 +111,8 @@ class SshServer:
             "AllowTcpForwarding yes\n"
             "StreamLocalBindUnlink yes\n"
             "LogLevel VERBOSE\n"
+            # The agent installer uploads its wheel over SFTP (in-process: no sftp-server binary).
+            "Subsystem sftp internal-sftp\n"
         )
 
     def _new_host_key(self) -> None:

@@ -11,7 +11,7 @@ from typing import Optional
 from pydantic import ValidationError
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QButtonGroup, QCheckBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
     QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -70,6 +70,12 @@ class ServerDialog(QDialog):
         for key, label, widget in rows:
             self.field_errors.add_row(form, key, label, widget)
         col.addLayout(form)
+        self.install_agent = QCheckBox("Install the agent on this server over SSH (inspect, then confirm)")
+        self.install_agent.setToolTip("For a fresh server: Basepod uploads and starts the agent, "
+                                      "then logs you in. The agent socket is then chosen by the install.")
+        self.install_agent.toggled.connect(lambda on: self.socket.setEnabled(not on))
+        self.install_agent.setVisible(profile is None)
+        col.addWidget(self.install_agent)
         self.use_file.toggled.connect(self.key_path.setEnabled)
         self.use_file.toggled.connect(browse.setEnabled)
         self.key_path.setEnabled(False)
