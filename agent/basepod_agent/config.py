@@ -14,6 +14,7 @@ CONFIG_FILE = "agent.toml"
 KEY_FILE = "agent.key"
 DB_FILE = "agent.db"
 SOCKET_FILE = "agent.sock"
+TLS_MODES = ("auto", "internal", "off")
 
 
 @dataclass
@@ -35,6 +36,17 @@ class AgentConfig:
     git_timeout: float = 600.0
     base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
     extra: dict = field(default_factory=dict)
+    # Routing through Caddy (issue #6): on when http_port is set; see services/routing.py.
+    http_port: int | None = None
+    https_port: int | None = None
+    root_domain: str = "localhost"
+    tls_mode: str = "auto"  # auto: ACME for public names, plain HTTP for local ones; internal; off
+    caddy_admin: str | None = None  # an existing Caddy's admin API; None: the agent runs its own
+    caddy_binary: str = "caddy"
+    drain_seconds: float = 5.0  # the old version keeps running this long after the switch
+    cutover_timeout: float = 60.0  # the new version must be healthy within this
+    routing_check_interval: float = 2.0  # how often Caddy's routes are checked and re-applied
+    keep_releases: int = 5
 
     @property
     def key_path(self) -> Path:
@@ -47,6 +59,10 @@ class AgentConfig:
     @property
     def control_socket(self) -> Path:
         return self.socket_path or self.state_dir / SOCKET_FILE
+
+    @property
+    def routing(self) -> bool:
+        return self.http_port is not None
 
     @property
     def podman_socket_default(self) -> Path:
@@ -82,6 +98,8 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
     if not isinstance(values.get("base_images", {}), dict) or not all(
             isinstance(v, str) for v in values.get("base_images", {}).values()):
         raise ValueError(f"[base_images] in {path} must map stack names to image names")
+    if values.get("tls_mode", "auto") not in TLS_MODES:
+        raise ValueError(f"tls_mode must be one of {', '.join(TLS_MODES)}")
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])

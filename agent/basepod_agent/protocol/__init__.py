@@ -53,6 +53,7 @@ from basepod_agent.protocol.health import (
 from basepod_agent.protocol.health_status import HealthStatus
 from basepod_agent.protocol.meta import EdgeHealth, RuntimeInfo, VersionInfo
 from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
+from basepod_agent.protocol.routing import AppDomains, DomainsUpdate, ReleaseInfo, ReleaseList, RollbackRequest
 
 __all__ = [
     "BUILD_LOG_ADAPTER",
@@ -116,4 +117,9 @@ __all__ = [
     "VersionInfo",
     "WhoAmI",
     "parse_dotenv",
+    "AppDomains",
+    "DomainsUpdate",
+    "ReleaseInfo",
+    "ReleaseList",
+    "RollbackRequest",
 ]

@@ -27,13 +27,16 @@ from basepod_agent.config import AgentConfig
 from basepod_agent.protocol.deploys import DeployCreated, DeployInfo, DeployStatus, GitSource, ImageSource, SourceInfo
 from basepod_agent.protocol.errors import ErrorCode
 from basepod_agent.protocol.events import DeployChanged
+from basepod_agent.runtime.podman import RuntimeFailure
 from basepod_agent.services import activity
 from basepod_agent.services.apps import AppsService
 from basepod_agent.services.buildlog import BuildLog, BuildLogStore
 from basepod_agent.services.crypto import SecretBox, deploy_key_aad
 from basepod_agent.services.deploy_pipeline import (
-    GENERATED_DOCKERFILE, USER_ERRORS, BuildJob, BuildResult, DeployFailure, private_dir, remove_tree, run_build,
+    GENERATED_DOCKERFILE, USER_ERRORS, BuildJob, BuildResult, DeployFailure, image_tag, private_dir, remove_tree,
+    run_build,
 )
+from basepod_agent.services.releases import ReleasesService, version_of
 from basepod_agent.services.env import app_row
 from basepod_agent.services.errors import AgentError, not_found
 from basepod_agent.services.events import EventBus
@@ -57,6 +60,7 @@ def to_info(row: Deploy, app: str) -> DeployInfo:
         triggered_by=row.triggered_by, status=DeployStatus(row.status), created_at=row.created_at,
         started_at=row.started_at, finished_at=row.finished_at, image_tag=row.image_tag, error=row.error,
         dockerfile_generated=row.dockerfile_generated,
+        rollback_to=row.requested if row.source_type == "rollback" else None,
     )
 
 
@@ -72,6 +76,7 @@ class DeployService:
         self._workers: dict[str, asyncio.Task] = {}
         self._cancelled_by: dict[str, str] = {}
         self._closing = False
+        self.releases = ReleasesService(config, db, apps.runtime)
         apps.on_lifecycle(self._on_lifecycle)
 
     def _on_lifecycle(self, actor: str, action: str, name: str) -> None:
@@ -147,6 +152,11 @@ class DeployService:
 
     async def deploy_image(self, actor: str, name: str, image: str) -> DeployCreated:
         return self._enqueue(actor, name, "image", image)
+
+    async def rollback(self, actor: str, name: str, version: str | None) -> DeployCreated:
+        """A deploy record that returns to a kept version through the same cutover."""
+        target = await self.releases.resolve(name, version)
+        return self._enqueue(actor, name, "rollback", target)
 
     async def deploy_upload(self, actor: str, name: str, tar_path: Path, commit: str | None,
                             message: str | None) -> DeployCreated:
@@ -252,12 +262,17 @@ class DeployService:
         try:
             job, actor = self._job(name, deploy_id, workdir, build_log)
             self._set(deploy_id, name, DeployStatus.BUILDING, started=True)
-            result = await run_build(job)
+            if job.source_type == "rollback":
+                build_log.append(f"Rolling back to version {job.image}")
+                result = BuildResult(image=image_tag(name, job.image or ""))
+            else:
+                result = await self._as_release(name, deploy_id, await run_build(job))
             self._set(deploy_id, name, DeployStatus.DEPLOYING, result=result)
             build_log.append(f"Starting {result.image}")
             await asyncio.shield(self._switch(actor, name, result))
             build_log.append("Deployed: the new version is running")
             self._finish(deploy_id, name, DeployStatus.SUCCESS, None, actor)
+            await self._prune(name, build_log)
         except asyncio.CancelledError:
             if self._closing:
                 self._finish(deploy_id, name, DeployStatus.INTERRUPTED, "the agent stopped during this deploy", actor)
@@ -281,7 +296,7 @@ class DeployService:
                            record_dir=self.logs.path_for(deploy_id).parent, log=build_log,
                            podman_url=self.podman_url, base_images=dict(self.config.base_images),
                            git_timeout=self.config.git_timeout)
-            if row.source_type == "image":
+            if row.source_type in ("image", "rollback"):
                 job.image = row.requested
             elif row.source_type == "upload":
                 job.upload = workdir / "upload.tar"
@@ -296,6 +311,28 @@ class DeployService:
                 if src.deploy_key_enc is not None:
                     job.deploy_key = self.box.decrypt(src.deploy_key_enc, deploy_key_aad(app.id))
             return job, row.triggered_by
+
+    async def _as_release(self, name: str, deploy_id: str, result: BuildResult) -> BuildResult:
+        """Name the image ``basepod/<app>:<deploy id>`` (image deploys come with another
+        name) so every successful deploy is a release that can be rolled back to."""
+        if version_of(result.image, name) is None:
+            tag = image_tag(name, deploy_id)
+            try:
+                await self.apps.runtime.ensure_image(result.image)
+                await self.apps.runtime.tag_image(result.image, tag)
+            except RuntimeFailure as exc:
+                raise DeployFailure(f"image {result.image}: {exc}") from None
+            result.image = tag
+        return result
+
+    async def _prune(self, name: str, build_log: BuildLog) -> None:
+        try:
+            removed = await self.releases.prune(name)
+        except (RuntimeFailure, AgentError) as exc:
+            log.warning("could not prune the releases of %s: %s", name, exc)
+            return
+        if removed:
+            build_log.append(f"Removed {len(removed)} old release(s): {', '.join(removed)}")
 
     async def _switch(self, actor: str, name: str, result: BuildResult) -> None:
         # Check .basepod's health settings against the app's current ones *before* the
@@ -371,10 +408,22 @@ class DeployService:
             if path.parent.is_dir():
                 with open(path, "a") as handle:
                     handle.write("INTERRUPTED: the agent stopped during this deploy\n")
-            if status == DeployStatus.DEPLOYING.value:
-                await self.apps.recover_switch(name)
+            if status == DeployStatus.DEPLOYING.value and await self.apps.recover_switch(name):
+                self._completed_after_restart(deploy_id, name)
             await asyncio.to_thread(remove_tree, self.work_root / deploy_id)
         return [deploy_id for deploy_id, _, _ in rows]
+
+    def _completed_after_restart(self, deploy_id: str, name: str) -> None:
+        """Traffic had moved to the new version when the agent died; recovery finished the
+        cutover, so the record says success rather than interrupted."""
+        with self.db.session() as s:
+            row = s.get(Deploy, deploy_id)
+            row.status, row.error = DeployStatus.SUCCESS.value, None
+            activity.record(s, "agent", "deploy.success", name, f"{deploy_id} completed after an agent restart")
+        path = self.logs.path_for(deploy_id)
+        if path.parent.is_dir():
+            with open(path, "a") as handle:
+                handle.write("The new version was already serving: the cutover was completed after the restart\n")
 
     async def aclose(self) -> None:
         self._closing = True

@@ -1,0 +1,89 @@
+"""Zero-downtime cutover through a real Caddy: deploy, failed deploy, rollback, and a
+crash of the agent in the middle of a cutover (issue #6)."""
+
+from __future__ import annotations
+
+import pytest
+from deploy_helpers import create_app, wait_deploy
+from routing_helpers import NEW, OLD, ROOT, SteadyClient, broken_image, get, routed_agent, variant, wait_routed
+
+from harness.system import require_binaries, wait_until
+
+HOST = f"web.{ROOT}"
+
+
+@pytest.fixture
+def images(podman_service):
+    require_binaries("caddy")
+    old, new = variant(podman_service, "old", OLD), variant(podman_service, "new", NEW)
+    return old, new, broken_image(podman_service, old)
+
+
+def login(agent) -> str:
+    status, body = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
+                                                             "password": agent.admin_password})
+    assert status == 200, body
+    return body["token"]
+
+
+def deploy_image(agent, token, image: str) -> dict:
+    status, created = agent.request("POST", "/api/apps/web/deploy/image", {"image": image}, token=token)
+    assert status == 202, created
+    return wait_deploy(agent, token, "web", created["id"])
+
+
+def test_deploy_failed_deploy_and_rollback_drop_no_request_and_switch_once(agent_factory, images):
+    old, new, broken = images
+    agent = routed_agent(agent_factory)
+    token = login(agent)
+    app = create_app(agent, token, "web", old)
+    assert app["url"] == f"http://{HOST}:{agent.http_port}"
+    wait_routed(agent.http_port, HOST, OLD)
+    first = deploy_image(agent, token, old)  # a release to roll back to later
+    assert first["status"] == "success", first
+
+    with SteadyClient(agent.http_port, HOST) as client:
+        done = deploy_image(agent, token, new)
+    assert done["status"] == "success", done
+    assert client.failures == []
+    assert client.runs() == [OLD, NEW]
+
+    with SteadyClient(agent.http_port, HOST) as client:
+        failed = deploy_image(agent, token, broken)
+    assert failed["status"] == "failed"
+    assert "did not become healthy" in failed["error"] and "previous version keeps serving" in failed["error"]
+    assert client.failures == [] and client.runs() == [NEW]
+    assert len(client.bodies) > 10  # the client really ran through the whole attempt
+
+    with SteadyClient(agent.http_port, HOST) as client:
+        status, created = agent.request("POST", "/api/apps/web/rollback", None, token=token)
+        assert status == 202, created
+        back = wait_deploy(agent, token, "web", created["id"])
+    assert back["status"] == "success", back
+    assert back["source_type"] == "rollback" and back["rollback_to"] == first["id"]
+    assert client.failures == [] and client.runs() == [NEW, OLD]
+    names = agent.podman.cli("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert [n for n in names if n.startswith("basepod-web")] == ["basepod-web"]
+
+
+def test_agent_killed_mid_cutover_finishes_it_after_restart(agent_factory, images):
+    old, new, _ = images
+    agent = routed_agent(agent_factory, drain=30)
+    token = login(agent)
+    create_app(agent, token, "web", old)
+    wait_routed(agent.http_port, HOST, OLD)
+    status, created = agent.request("POST", "/api/apps/web/deploy/image", {"image": new}, token=token)
+    assert status == 202, created
+    wait_routed(agent.http_port, HOST, NEW)  # traffic moved; the old version is draining
+
+    agent.kill()  # SIGKILL to the agent's process group: its Caddy dies too
+    agent.start()
+
+    wait_routed(agent.http_port, HOST, NEW)
+    record = wait_deploy(agent, login(agent), "web", created["id"])
+    assert record["status"] == "success", record
+    names = agent.podman.cli("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert [n for n in names if n.startswith("basepod-web")] == ["basepod-web"]
+    status, app = agent.request("GET", "/api/apps/web", token=login(agent))
+    assert app["image"].startswith("localhost/basepod/web:") and app["status"] == "running"
+    assert get(app["host_port"], "127.0.0.1")[1] == NEW  # the direct port follows the live version
