@@ -35,7 +35,7 @@ from basepod_agent.protocol.apps import AppInfo
 from basepod_agent.protocol.errors import ErrorCode
 from basepod_agent.protocol.health import HealthConfig
 from basepod_agent.runtime.caddy import CaddyError
-from basepod_agent.runtime.podman import ContainerSpec, RuntimeFailure, container_name
+from basepod_agent.runtime.podman import ContainerMissing, ContainerSpec, RuntimeFailure, container_name
 from basepod_agent.services import activity
 from basepod_agent.services.cutover import NotHealthy, wait_healthy
 from basepod_agent.services.errors import AgentError
@@ -160,6 +160,10 @@ class ImageSwitchMixin:
         """Old container out, database updated (ports swapped), new one renamed: in
         this order so that a crash at any point leaves facts ``recover_switch`` reads."""
         main = container_name(name)
+        try:
+            await self.runtime.stop(main, self.config.stop_timeout)
+        except ContainerMissing:
+            pass
         await self.runtime.remove(main)
         with self.db.session() as s:
             row = self._row(s, name)

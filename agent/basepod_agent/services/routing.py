@@ -41,6 +41,11 @@ def is_local(host: str) -> bool:
     return host == "localhost" or host.endswith(LOCAL_SUFFIXES)
 
 
+# Caddy answers an unmatched host with an empty 200; say plainly that nothing is there.
+NO_APP = {"handle": [{"handler": "static_response", "status_code": 404,
+                      "body": "No Basepod app is served at this address.\n"}]}
+
+
 def _route(hosts: list[str], port: int) -> dict:
     return {"match": [{"host": hosts}], "terminal": True,
             "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": f"127.0.0.1:{port}"}]}]}
@@ -63,12 +68,12 @@ def caddy_apps(config: AgentConfig, routes: list[tuple[list[str], int]]) -> dict
         if public:
             secure.append(_route(public, port))
             secure_hosts.extend(public)
-    servers: dict = {"basepod_local": {"listen": [f":{config.http_port}"], "routes": plain,
+    servers: dict = {"basepod_local": {"listen": [f":{config.http_port}"], "routes": [*plain, NO_APP],
                                        "automatic_https": {"disable": True}}}
     http: dict = {"servers": servers, "http_port": config.http_port, "https_port": https_port}
     apps: dict = {"http": http}
     if secure:
-        servers["basepod"] = {"listen": [f":{https_port}"], "routes": secure}
+        servers["basepod"] = {"listen": [f":{https_port}"], "routes": [*secure, NO_APP]}
         if config.tls_mode == "internal":
             apps["tls"] = {"automation": {"policies": [{"subjects": secure_hosts,
                                                         "issuers": [{"module": "internal"}]}]}}

@@ -1,0 +1,96 @@
+"""Routing through Caddy: custom domains, their validation, routes surviving restarts of
+Caddy and the agent, and image retention with rollback to the oldest kept version."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from deploy_helpers import create_app, wait_deploy
+from routing_helpers import OLD, ROOT, get, routed_agent, variant, wait_routed
+
+from harness.system import require_binaries
+
+
+@pytest.fixture
+def routed(agent_factory, podman_service):
+    require_binaries("caddy")
+    agent = routed_agent(agent_factory)
+    status, body = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
+                                                             "password": agent.admin_password})
+    assert status == 200, body
+    agent.token = body["token"]
+    agent.old_image = variant(podman_service, "old", OLD)
+    return agent
+
+
+def put_domains(agent, app: str, domains: list[str]):
+    return agent.request("PUT", f"/api/apps/{app}/domains", {"domains": domains}, token=agent.token)
+
+
+def test_custom_domains_are_served_and_bad_or_taken_ones_refused(routed):
+    create_app(routed, routed.token, "web", routed.old_image)
+    create_app(routed, routed.token, "api", routed.old_image)
+    status, body = put_domains(routed, "web", ["Shop.Example.com.", "www.shop.example.com"])
+    assert status == 200, body
+    assert body["domains"] == ["shop.example.com", "www.shop.example.com"]
+    assert body["urls"][0] == f"http://web.{ROOT}:{routed.http_port}"
+    wait_routed(routed.http_port, "www.shop.example.com", OLD)
+
+    for bad in ("under_score.example.com", "-lead.example.com", "nodot", "a..b.com", "1.2.3.4"):
+        status, error = put_domains(routed, "api", [bad])
+        assert status == 422 and error["field"] == "domains", (bad, error)
+    status, error = put_domains(routed, "api", ["shop.example.com"])
+    assert status == 409 and "already used by app 'web'" in error["message"]
+    status, error = put_domains(routed, "api", [f"web.{ROOT}"])
+    assert status == 409 and "default address" in error["message"]
+
+    status, body = put_domains(routed, "web", [])
+    assert status == 200 and body["domains"] == []
+    assert get(routed.http_port, "www.shop.example.com") == (404, "No Basepod app is served at this address.\n")
+
+
+def test_routes_come_back_after_caddy_and_the_agent_restart(routed):
+    create_app(routed, routed.token, "web", routed.old_image)
+    host = f"web.{ROOT}"
+    wait_routed(routed.http_port, host, OLD)
+
+    pid_file = routed.state_dir / "caddy" / "caddy.pid"
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the agent's own Caddy, started for this test
+    wait_routed(routed.http_port, host, OLD)
+    assert int(pid_file.read_text()) != 0
+
+    routed.restart()
+    wait_routed(routed.http_port, host, OLD)
+
+
+def test_seven_deploys_keep_five_releases_and_the_oldest_kept_rolls_back(routed, podman_service):
+    create_app(routed, routed.token, "web", routed.old_image)
+    bodies = [f"release {n}\n" for n in range(7)]
+    ids = []
+    for n, body in enumerate(bodies):
+        image = variant(podman_service, f"rel{n}", body)
+        status, created = routed.request("POST", "/api/apps/web/deploy/image", {"image": image},
+                                         token=routed.token)
+        assert status == 202, created
+        assert wait_deploy(routed, routed.token, "web", created["id"])["status"] == "success"
+        ids.append(created["id"])
+    wait_routed(routed.http_port, f"web.{ROOT}", bodies[-1])
+
+    tags = [t for t in podman_service.cli("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+            if t.startswith("localhost/basepod/web:")]
+    assert sorted(tags) == sorted(f"localhost/basepod/web:{i}" for i in ids[2:])
+    status, listed = routed.request("GET", "/api/apps/web/releases", token=routed.token)
+    assert status == 200
+    assert [r["version"] for r in listed["releases"]] == list(reversed(ids[2:]))
+    assert [r["live"] for r in listed["releases"]] == [True, False, False, False, False]
+
+    status, error = routed.request("POST", "/api/apps/web/rollback", {"version": ids[0]}, token=routed.token)
+    assert status == 404 and error["field"] == "version"
+    status, created = routed.request("POST", "/api/apps/web/rollback", {"version": ids[2]}, token=routed.token)
+    assert status == 202, created
+    assert wait_deploy(routed, routed.token, "web", created["id"])["status"] == "success"
+    wait_routed(routed.http_port, f"web.{ROOT}", bodies[2])
+    status, listed = routed.request("GET", "/api/apps/web/releases", token=routed.token)
+    assert listed["releases"][0]["version"] == ids[2] and listed["releases"][0]["live"]
