@@ -50,6 +50,7 @@ from basepod_agent.protocol import (
     VersionInfo,
     WhoAmI,
 )
+from basepod_agent.protocol.routing import AppDomains, DomainsUpdate, ReleaseList, RollbackRequest
 from basepod_desktop.client.errors import (
     AgentUnreachable,
     ApiError,
@@ -286,6 +287,20 @@ class AgentClient:
 
     def events(self) -> AsyncIterator[Event]:
         return self._stream("/api/events", EVENT_ADAPTER)
+
+    # --- routing, releases, rollback (issue #6) -------------------------------------
+
+    async def get_domains(self, name: str) -> AppDomains:
+        return await self._request("GET", f"{_app(name)}/domains", AppDomains)
+
+    async def set_domains(self, name: str, domains: list[str]) -> AppDomains:
+        return await self._request("PUT", f"{_app(name)}/domains", AppDomains, DomainsUpdate(domains=domains))
+
+    async def releases(self, name: str) -> ReleaseList:
+        return await self._request("GET", f"{_app(name)}/releases", ReleaseList)
+
+    async def rollback(self, name: str, version: str | None = None) -> DeployCreated:
+        return await self._request("POST", f"{_app(name)}/rollback", DeployCreated, RollbackRequest(version=version))
 
 
 def _app(name: str) -> str:
