@@ -28,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
+import time
 
 from sqlalchemy import select
 
@@ -43,6 +45,7 @@ from basepod_agent.services.ports import pick_host_port
 from basepod_agent.store.models import App, AppRoute, HealthCheck
 
 STAGED_SUFFIX = "-next"
+log = logging.getLogger("basepod_agent.cutover")
 
 
 class ImageSwitchMixin:
@@ -138,10 +141,13 @@ class ImageSwitchMixin:
             await self.runtime.ensure_image(staged.image)
             await self.runtime.create(staged)
             await self.runtime.start(staged.name)
-            await wait_healthy(spare, check, self.config.cutover_timeout,
-                               lambda: self.runtime.container_status(staged.name))
+            passed = await wait_healthy(spare, check, self.config.cutover_timeout,
+                                        lambda: self.runtime.container_status(staged.name))
+            healthy_at = time.perf_counter()
             await self.router.point(name, spare)
             switched = True
+            log.info("cutover of %s: %s; traffic switched %.1f ms after", name, passed,
+                     (time.perf_counter() - healthy_at) * 1000)
             self._set_pending(name, {**pending, "switched": True})
         except (NotHealthy, CaddyError, RuntimeFailure, asyncio.CancelledError) as exc:
             await self._discard_container(staged.name)

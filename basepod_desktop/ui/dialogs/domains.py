@@ -43,6 +43,7 @@ class DomainsDialog(QDialog):
         self.editor = QPlainTextEdit("\n".join(current.domains))
         self.editor.setPlaceholderText("shop.example.com\nwww.shop.example.com")
         self.editor.setFixedHeight(120)
+        self.editor.textChanged.connect(lambda: self.error.hide())
         col.addWidget(self.editor)
         self.error = error_label()
         col.addWidget(self.error)

@@ -37,12 +37,12 @@ def test_kept_versions_roll_back_after_confirming_and_domains_are_edited(ui, mak
     section = tab.releases
     ui.wait_until(lambda: section.isVisible() and ids[0] in section.panel.buttons, what="the kept versions")
     assert ids[1] not in section.panel.buttons, "the live version has no rollback button"
-    ui.screenshot(window, "desktop-deploys-releases")
+    ui.screenshot(window, "deploys-releases")
 
     section.panel.buttons[ids[0]].click()
     box = window.findChild(QMessageBox, "ConfirmBox")
     ui.wait_until(lambda: box is not None and box.isVisible(), what="the confirmation")
-    ui.screenshot(box, "desktop-rollback-confirm")
+    ui.screenshot(box, "rollback-confirm")
     [yes] = [b for b in box.buttons() if b.text() == "Roll back"]
     yes.click()
     ui.wait_until(lambda: get(agent.http_port, f"web.{ROOT}") == (200, OLD), timeout=30, what="the old body")
@@ -57,7 +57,7 @@ def test_kept_versions_roll_back_after_confirming_and_domains_are_edited(ui, mak
     dialog.submit()
     assert dialog.error.isVisible() and "not a host name" in dialog.error.text()
     dialog.editor.setPlainText("shop.example.com\nwww.shop.example.com")
-    ui.screenshot(dialog, "desktop-domains")
+    ui.screenshot(dialog, "domains")
     dialog.submit()
     ui.wait_until(lambda: not dialog.isVisible(), what="the dialog to close after saving")
     ui.wait_until(lambda: get(agent.http_port, "www.shop.example.com") == (200, OLD), what="the custom domain")
