@@ -87,3 +87,49 @@ def test_agent_killed_mid_cutover_finishes_it_after_restart(agent_factory, image
     status, app = agent.request("GET", "/api/apps/web", token=login(agent))
     assert app["image"].startswith("localhost/basepod/web:") and app["status"] == "running"
     assert get(app["host_port"], "127.0.0.1")[1] == NEW  # the direct port follows the live version
+
+
+def test_agent_killed_before_the_switch_keeps_the_old_version(agent_factory, images):
+    old, _, broken = images
+    agent = routed_agent(agent_factory, timeout=60)
+    token = login(agent)
+    create_app(agent, token, "web", old)
+    wait_routed(agent.http_port, HOST, OLD)
+    status, created = agent.request("POST", "/api/apps/web/deploy/image", {"image": broken}, token=token)
+    assert status == 202, created
+    wait_until(lambda: agent.podman.cli("container", "exists", "basepod-web-next", check=False).returncode == 0,
+               30, "the new version to start beside the old one")
+
+    agent.kill()
+    agent.start()
+
+    wait_routed(agent.http_port, HOST, OLD)
+    record = wait_deploy(agent, login(agent), "web", created["id"])
+    assert record["status"] == "interrupted"
+    names = agent.podman.cli("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert [n for n in names if n.startswith("basepod-web")] == ["basepod-web"]
+
+
+def test_cutover_is_gated_by_the_apps_health_check_and_monitoring_follows_the_new_port(agent_factory, images):
+    old, new, _ = images
+    agent = routed_agent(agent_factory)
+    token = login(agent)
+    create_app(agent, token, "web", old)
+    check = {"path": "/cgi-bin/health", "interval_seconds": 1, "timeout_seconds": 1, "grace_seconds": 0,
+             "auto_restart": False}
+    assert agent.request("PUT", "/api/apps/web/health", check, token=token)[0] == 200
+    done = deploy_image(agent, token, new)
+    assert done["status"] == "success", done
+    finished = done["finished_at"]
+
+    def probed_after_switch():
+        report = agent.request("GET", "/api/apps/web/health", token=token)[1]
+        later = [p for p in report["recent"] if p["at"] > finished]
+        return len(later) >= 2 and all(p["ok"] for p in later) and report["status"] == "green"
+
+    wait_until(probed_after_switch, 20, "health probes of the new version on its port")
+
+    assert agent.request("PUT", "/api/apps/web/health", {**check, "path": "/no-such-page"}, token=token)[0] == 200
+    failed = deploy_image(agent, token, old)
+    assert failed["status"] == "failed" and "health check /no-such-page: HTTP 404" in failed["error"], failed
+    assert get(agent.http_port, HOST) == (200, NEW)
