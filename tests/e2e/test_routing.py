@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import ssl
 
 import pytest
 from deploy_helpers import create_app, wait_deploy
 from routing_helpers import OLD, ROOT, get, routed_agent, variant, wait_routed
 
-from harness.system import require_binaries
+from harness.system import free_port, require_binaries, wait_until
 
 
 @pytest.fixture
@@ -94,3 +96,36 @@ def test_seven_deploys_keep_five_releases_and_the_oldest_kept_rolls_back(routed,
     wait_routed(routed.http_port, f"web.{ROOT}", bodies[2])
     status, listed = routed.request("GET", "/api/apps/web/releases", token=routed.token)
     assert listed["releases"][0]["version"] == ids[2] and listed["releases"][0]["live"]
+
+
+def _https_get(port: int, host: str) -> tuple[int, str]:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # Caddy's own CA, not trusted here
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            tls.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+def test_tls_internal_serves_https_and_redirects_http(agent_factory, podman_service):
+    require_binaries("caddy")
+    https_port = free_port()
+    agent = routed_agent(agent_factory, extra=("--tls", "internal", "--https-port", str(https_port)))
+    token = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
+                                                      "password": agent.admin_password})[1]["token"]
+    app = create_app(agent, token, "web", variant(podman_service, "old", OLD))
+    assert app["url"] == f"https://web.{ROOT}:{https_port}"
+    wait_until(lambda: _https_get(https_port, f"web.{ROOT}") == (200, OLD), 30, "the app over HTTPS")
+    status, _ = get(agent.http_port, f"web.{ROOT}")
+    assert status == 308
+
+
+def test_a_deleted_app_is_no_longer_routed(routed):
+    create_app(routed, routed.token, "web", routed.old_image)
+    wait_routed(routed.http_port, f"web.{ROOT}", OLD)
+    assert routed.request("DELETE", "/api/apps/web", token=routed.token)[0] == 204
+    wait_until(lambda: get(routed.http_port, f"web.{ROOT}")[0] == 404, 10, "the route to go")
