@@ -16,8 +16,9 @@ request:
    new container takes the app's name.
 
 ``AppRoute.pending_json`` holds the new version's settings from step 1 on, and says
-"switched" once step 3 is done, so ``recover_switch`` can tell, after a kill -9, whether
-to throw the new container away (traffic never reached it) or finish the cutover.
+"switched" once it passed its check (just before step 3), so ``recover_switch`` can tell,
+after a kill -9, whether to throw the new container away (traffic never reached it) or
+finish the cutover.
 
 With routing off there is one host port, so the old container is stopped to free it
 before the new one starts: a short outage, as before issue #6.
@@ -144,11 +145,13 @@ class ImageSwitchMixin:
             passed = await wait_healthy(spare, check, self.config.cutover_timeout,
                                         lambda: self.runtime.container_status(staged.name))
             healthy_at = time.perf_counter()
-            await self.router.point(name, spare)
+            # Recorded first: from here a crash finishes the cutover (the new version is
+            # healthy), so a Caddy that outlives the agent never points at a removed container.
+            self._set_pending(name, {**pending, "switched": True})
             switched = True
+            await self.router.point(name, spare)
             log.info("cutover of %s: %s; traffic switched %.1f ms after", name, passed,
                      (time.perf_counter() - healthy_at) * 1000)
-            self._set_pending(name, {**pending, "switched": True})
         except (NotHealthy, CaddyError, RuntimeFailure, asyncio.CancelledError) as exc:
             await self._discard_container(staged.name)
             if switched:

@@ -27,7 +27,6 @@ from basepod_agent.config import AgentConfig
 from basepod_agent.protocol.deploys import DeployCreated, DeployInfo, DeployStatus, GitSource, ImageSource, SourceInfo
 from basepod_agent.protocol.errors import ErrorCode
 from basepod_agent.protocol.events import DeployChanged
-from basepod_agent.runtime.podman import RuntimeFailure
 from basepod_agent.services import activity
 from basepod_agent.services.apps import AppsService
 from basepod_agent.services.buildlog import BuildLog, BuildLogStore
@@ -36,7 +35,7 @@ from basepod_agent.services.deploy_pipeline import (
     GENERATED_DOCKERFILE, USER_ERRORS, BuildJob, BuildResult, DeployFailure, image_tag, private_dir, remove_tree,
     run_build,
 )
-from basepod_agent.services.releases import ReleasesService, version_of
+from basepod_agent.services.releases import ReleasesService
 from basepod_agent.services.env import app_row
 from basepod_agent.services.errors import AgentError, not_found
 from basepod_agent.services.events import EventBus
@@ -266,13 +265,13 @@ class DeployService:
                 build_log.append(f"Rolling back to version {job.image}")
                 result = BuildResult(image=image_tag(name, job.image or ""))
             else:
-                result = await self._as_release(name, deploy_id, await run_build(job))
+                result = await self.releases.as_release(name, deploy_id, await run_build(job))
             self._set(deploy_id, name, DeployStatus.DEPLOYING, result=result)
             build_log.append(f"Starting {result.image}")
             await asyncio.shield(self._switch(actor, name, result))
             build_log.append("Deployed: the new version is running")
             self._finish(deploy_id, name, DeployStatus.SUCCESS, None, actor)
-            await self._prune(name, build_log)
+            await self.releases.prune_quietly(name, build_log.append)
         except asyncio.CancelledError:
             if self._closing:
                 self._finish(deploy_id, name, DeployStatus.INTERRUPTED, "the agent stopped during this deploy", actor)
@@ -311,28 +310,6 @@ class DeployService:
                 if src.deploy_key_enc is not None:
                     job.deploy_key = self.box.decrypt(src.deploy_key_enc, deploy_key_aad(app.id))
             return job, row.triggered_by
-
-    async def _as_release(self, name: str, deploy_id: str, result: BuildResult) -> BuildResult:
-        """Name the image ``basepod/<app>:<deploy id>`` (image deploys come with another
-        name) so every successful deploy is a release that can be rolled back to."""
-        if version_of(result.image, name) is None:
-            tag = image_tag(name, deploy_id)
-            try:
-                await self.apps.runtime.ensure_image(result.image)
-                await self.apps.runtime.tag_image(result.image, tag)
-            except RuntimeFailure as exc:
-                raise DeployFailure(f"image {result.image}: {exc}") from None
-            result.image = tag
-        return result
-
-    async def _prune(self, name: str, build_log: BuildLog) -> None:
-        try:
-            removed = await self.releases.prune(name)
-        except (RuntimeFailure, AgentError) as exc:
-            log.warning("could not prune the releases of %s: %s", name, exc)
-            return
-        if removed:
-            build_log.append(f"Removed {len(removed)} old release(s): {', '.join(removed)}")
 
     async def _switch(self, actor: str, name: str, result: BuildResult) -> None:
         # Check .basepod's health settings against the app's current ones *before* the

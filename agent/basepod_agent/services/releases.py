@@ -14,6 +14,7 @@ running deploy is about to use, and any image a container still uses (Podman ref
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from basepod_agent.protocol.deploys import DeployStatus
 from basepod_agent.protocol.errors import ErrorCode
 from basepod_agent.protocol.routing import ReleaseInfo, ReleaseList
 from basepod_agent.runtime.podman import PodmanRuntime, RuntimeFailure
-from basepod_agent.services.deploy_pipeline import image_tag
+from basepod_agent.services.deploy_pipeline import BuildResult, DeployFailure, image_tag
 from basepod_agent.services.env import app_row
 from basepod_agent.services.errors import AgentError
 from basepod_agent.store.database import Database
@@ -113,3 +114,26 @@ class ReleasesService:
             except RuntimeFailure as exc:
                 log.warning("could not remove old release %s: %s", tag, exc)
         return removed
+
+    async def as_release(self, name: str, deploy_id: str, result: BuildResult) -> BuildResult:
+        """Name the image ``basepod/<app>:<deploy id>`` (image deploys come with another
+        name) so every successful deploy is a release that can be rolled back to."""
+        if version_of(result.image, name) is None:
+            tag = image_tag(name, deploy_id)
+            try:
+                await self.runtime.ensure_image(result.image)
+                await self.runtime.tag_image(result.image, tag)
+            except RuntimeFailure as exc:
+                raise DeployFailure(f"image {result.image}: {exc}") from None
+            result.image = tag
+        return result
+
+    async def prune_quietly(self, name: str, say: Callable[[str], None]) -> None:
+        """Prune after a successful deploy; a failure to prune is logged, never fatal."""
+        try:
+            removed = await self.prune(name)
+        except (RuntimeFailure, AgentError) as exc:
+            log.warning("could not prune the releases of %s: %s", name, exc)
+            return
+        if removed:
+            say(f"Removed {len(removed)} old release(s): {', '.join(removed)}")
