@@ -129,3 +129,22 @@ def test_a_deleted_app_is_no_longer_routed(routed):
     wait_routed(routed.http_port, f"web.{ROOT}", OLD)
     assert routed.request("DELETE", "/api/apps/web", token=routed.token)[0] == 204
     wait_until(lambda: get(routed.http_port, f"web.{ROOT}")[0] == 404, 10, "the route to go")
+
+
+def test_pruning_spares_the_version_a_queued_rollback_goes_to(routed, podman_service):
+    create_app(routed, routed.token, "web", routed.old_image)
+    bodies = [f"release {n}\n" for n in range(6)]
+    ids = []
+    for n, body in enumerate(bodies[:5]):
+        created = routed.request("POST", "/api/apps/web/deploy/image",
+                                 {"image": variant(podman_service, f"rel{n}", body)}, token=routed.token)[1]
+        assert wait_deploy(routed, routed.token, "web", created["id"])["status"] == "success"
+        ids.append(created["id"])
+    running = routed.request("POST", "/api/apps/web/deploy/image",
+                             {"image": variant(podman_service, "rel5", bodies[5])}, token=routed.token)[1]
+    status, queued = routed.request("POST", "/api/apps/web/rollback", {"version": ids[0]}, token=routed.token)
+    assert status == 202, queued  # ids[0] is still among the kept five when asked for
+
+    assert wait_deploy(routed, routed.token, "web", running["id"])["status"] == "success"
+    assert wait_deploy(routed, routed.token, "web", queued["id"])["status"] == "success"
+    wait_routed(routed.http_port, f"web.{ROOT}", bodies[0])
