@@ -47,6 +47,9 @@ def test_deploy_failed_deploy_and_rollback_drop_no_request_and_switch_once(agent
     assert done["status"] == "success", done
     assert client.failures == []
     assert client.runs() == [OLD, NEW]
+    log = agent.request("GET", f"/api/apps/web/deploys/{done['id']}/log", token=token)[1]["text"]
+    assert "Started the new version beside the running one" in log and "Stopped the old version" in log
+    assert "Healthy (port " in log and "accepts connections); traffic switched" in log
 
     with SteadyClient(agent.http_port, HOST) as client:
         failed = deploy_image(agent, token, broken)

@@ -195,6 +195,8 @@ class DeployInfo(BaseModel):
     dockerfile_generated: bool = Field(
         False, description="the Dockerfile came from stack detection; view it with the deploy")
     rollback_to: str | None = Field(None, description="for a rollback: the version it went back to")
+    source_image: str | None = Field(None, description="for an image deploy: the image asked for "
+                                     "(image_tag is its release name, basepod/<app>:<id>)")
 
 
 class DeployRequest(BaseModel):

@@ -67,6 +67,7 @@ class ReleaseInfo(BaseModel):
     commit: str | None = None
     commit_message: str | None = None
     source_type: str | None = None
+    source_image: str | None = Field(None, description="for an image deploy: the image it came from")
     live: bool = Field(False, description="the version serving now")
 
 

@@ -31,6 +31,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -54,9 +55,11 @@ class ImageSwitchMixin:
 
     async def switch_image(self, actor: str, name: str, image: str, port: int | None = None,
                            command: list[str] | None = None,
-                           default_env: dict[str, str] | None = None) -> AppInfo:
+                           default_env: dict[str, str] | None = None,
+                           say: Callable[[str], None] | None = None) -> AppInfo:
         """Run ``name`` from ``image``, keeping its env; the app's env wins over
-        ``default_env`` (``.basepod`` defaults). ``port``/``command`` None keep the app's."""
+        ``default_env`` (``.basepod`` defaults). ``port``/``command`` None keep the app's.
+        ``say`` is told each step of a cutover (the deploy's log)."""
         async with self._locks[name]:
             with self.db.session() as s:
                 row = self._row(s, name)
@@ -70,7 +73,7 @@ class ImageSwitchMixin:
             self._busy.add(name)
             try:
                 if self.router is not None and self.router.enabled:
-                    await self._cutover(name, spec, staged)
+                    await self._cutover(name, spec, staged, say or (lambda _text: None))
                 else:
                     await self._swap_in_place(spec, staged)
             except RuntimeFailure as exc:
@@ -129,7 +132,8 @@ class ImageSwitchMixin:
             route = s.get(AppRoute, self._row(s, name).id)
             route.pending_json = json.dumps(pending) if pending is not None else None
 
-    async def _cutover(self, name: str, spec: ContainerSpec, staged: ContainerSpec) -> None:
+    async def _cutover(self, name: str, spec: ContainerSpec, staged: ContainerSpec,
+                       say: Callable[[str], None]) -> None:
         with self.db.session() as s:
             spare = self._spare_port(s, self._row(s, name))
             check = self._gate_check(s, self._row(s, name).id)
@@ -142,6 +146,7 @@ class ImageSwitchMixin:
             await self.runtime.ensure_image(staged.image)
             await self.runtime.create(staged)
             await self.runtime.start(staged.name)
+            say(f"Started the new version beside the running one (port {spare}); waiting for it to be healthy")
             passed = await wait_healthy(spare, check, self.config.cutover_timeout,
                                         lambda: self.runtime.container_status(staged.name))
             healthy_at = time.perf_counter()
@@ -152,6 +157,8 @@ class ImageSwitchMixin:
             await self.router.point(name, spare)
             log.info("cutover of %s: %s; traffic switched %.1f ms after", name, passed,
                      (time.perf_counter() - healthy_at) * 1000)
+            say(f"Healthy ({passed}); traffic switched to the new version, the old one drains for "
+                f"{self.config.drain_seconds:g} s")
         except (NotHealthy, CaddyError, RuntimeFailure, asyncio.CancelledError) as exc:
             await self._discard_container(staged.name)
             if switched:
@@ -164,6 +171,7 @@ class ImageSwitchMixin:
             raise
         await asyncio.sleep(self.config.drain_seconds)
         await self._finish_cutover(name, spare)
+        say("Stopped the old version")
 
     async def _finish_cutover(self, name: str, spare: int) -> None:
         """Old container out, database updated (ports swapped), new one renamed: in

@@ -60,6 +60,7 @@ def to_info(row: Deploy, app: str) -> DeployInfo:
         started_at=row.started_at, finished_at=row.finished_at, image_tag=row.image_tag, error=row.error,
         dockerfile_generated=row.dockerfile_generated,
         rollback_to=row.requested if row.source_type == "rollback" else None,
+        source_image=row.requested if row.source_type == "image" else None,
     )
 
 
@@ -268,7 +269,7 @@ class DeployService:
                 result = await self.releases.as_release(name, deploy_id, await run_build(job))
             self._set(deploy_id, name, DeployStatus.DEPLOYING, result=result)
             build_log.append(f"Starting {result.image}")
-            await asyncio.shield(self._switch(actor, name, result))
+            await asyncio.shield(self._switch(actor, name, result, build_log.append))
             build_log.append("Deployed: the new version is running")
             self._finish(deploy_id, name, DeployStatus.SUCCESS, None, actor)
             await self.releases.prune_quietly(name, build_log.append)
@@ -311,7 +312,7 @@ class DeployService:
                     job.deploy_key = self.box.decrypt(src.deploy_key_enc, deploy_key_aad(app.id))
             return job, row.triggered_by
 
-    async def _switch(self, actor: str, name: str, result: BuildResult) -> None:
+    async def _switch(self, actor: str, name: str, result: BuildResult, say=None) -> None:
         # Check .basepod's health settings against the app's current ones *before* the
         # new version goes live, so a bad combination fails the deploy, not the app.
         health = result.config.health if result.config else None
@@ -324,7 +325,7 @@ class DeployService:
             except ValidationError as exc:
                 problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
                 raise DeployFailure(f"`.basepod` [health] with the app's other health settings: {problems}") from None
-        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env)
+        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env, say=say)
         if merged is not None:
             self.health.configure(actor, name, merged)
 

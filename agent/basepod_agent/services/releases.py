@@ -65,7 +65,8 @@ class ReleasesService:
                 built = origin.get(version, row)
                 seen[version] = ReleaseInfo(version=version, image=row.image_tag, deployed_at=row.finished_at,
                                             commit=built.commit, commit_message=built.commit_message,
-                                            source_type=built.source_type, live=row.image_tag == running)
+                                            source_type=built.source_type, live=row.image_tag == running,
+                                            source_image=built.requested if built.source_type == "image" else None)
         return running, list(seen.values())
 
     async def list(self, name: str) -> ReleaseList:

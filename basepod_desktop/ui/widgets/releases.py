@@ -14,7 +14,8 @@ from basepod_desktop.ui import theme
 
 
 def describe_release(release: ReleaseInfo) -> str:
-    what = release.commit_message or release.source_type or "image"
+    what = release.commit_message or (f"image {release.source_image}" if release.source_image else None) \
+        or release.source_type or "image"
     commit = f"{release.commit[:8]} · " if release.commit else ""
     return f"{commit}{what}"
 

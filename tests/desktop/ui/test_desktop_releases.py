@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
+from basepod_desktop.ui.deploys_model import describe_commit
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, open_app_on_local_agent
 from harness.system import require_binaries
 
@@ -49,6 +50,10 @@ def test_kept_versions_roll_back_after_confirming_and_domains_are_edited(ui, mak
     ui.wait_until(lambda: ids[1] in section.panel.buttons, timeout=30, what="the versions after the rollback")
     deploys = agent.request("GET", "/api/apps/web/deploys", token=token)[1]["deploys"]
     assert deploys[0]["source_type"] == "rollback" and deploys[0]["rollback_to"] == ids[0]
+    ui.wait_until(lambda: tab.model.deploy(0) is not None and tab.model.deploy(0).id == deploys[0]["id"],
+                  what="the rollback in the history")
+    assert describe_commit(tab.model.deploy(0)) == f"rollback to {ids[0]}"
+    assert section.panel.grid.itemAtPosition(0, 2).widget().text() == f"image {old}"  # live again
 
     tab.trigger("domains")
     ui.wait_until(lambda: getattr(section, "domains_dialog", None) is not None, what="the domains dialog")
