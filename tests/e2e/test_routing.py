@@ -3,10 +3,13 @@ Caddy and the agent, and image retention with rollback to the oldest kept versio
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import ssl
+import subprocess
+import urllib.request
 
 import pytest
 from deploy_helpers import create_app, wait_deploy
@@ -148,3 +151,54 @@ def test_pruning_spares_the_version_a_queued_rollback_goes_to(routed, podman_ser
     assert wait_deploy(routed, routed.token, "web", running["id"])["status"] == "success"
     assert wait_deploy(routed, routed.token, "web", queued["id"])["status"] == "success"
     wait_routed(routed.http_port, f"web.{ROOT}", bodies[0])
+
+
+class OwnCaddy:
+    """A Caddy this test starts itself (admin on TCP), with a site of its own."""
+
+    def __init__(self, base, http_port: int) -> None:
+        self.base, self.admin_port, self.http_port = base, free_port(), http_port
+        self.proc = None
+
+    def start(self) -> "OwnCaddy":
+        config = {"admin": {"listen": f"127.0.0.1:{self.admin_port}"}, "apps": {"http": {"servers": {"other": {
+            "listen": [f":{free_port()}"], "routes": [{"handle": [{"handler": "static_response", "body": "x"}]}]}}}}}
+        path = self.base / "caddy.json"
+        path.write_text(json.dumps(config))
+        env = {"HOME": str(self.base), "XDG_DATA_HOME": str(self.base / "d"), "XDG_CONFIG_HOME": str(self.base / "c"),
+               "PATH": "/usr/bin:/bin"}
+        self.proc = subprocess.Popen(["caddy", "run", "--config", str(path)], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_until(lambda: _admin_config(self.admin_port) is not None, 15, "the test's Caddy")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def _admin_config(port: int):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/config/", timeout=3) as resp:
+        return json.loads(resp.read())
+
+
+def test_a_configured_caddy_gets_the_routes_again_after_it_restarts(agent_factory, podman_service, tmp_path):
+    require_binaries("caddy")
+    http_port = free_port()
+    caddy = OwnCaddy(tmp_path, http_port).start()
+    try:
+        agent = agent_factory(extra_args=["--stop-timeout", "1", "--http-port", str(http_port), "--root-domain",
+                                          ROOT, "--tls", "off", "--caddy-admin", f"127.0.0.1:{caddy.admin_port}"])
+        token = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
+                                                          "password": agent.admin_password})[1]["token"]
+        create_app(agent, token, "web", variant(podman_service, "old", OLD))
+        wait_routed(http_port, f"web.{ROOT}", OLD)
+        assert "other" in _admin_config(caddy.admin_port)["apps"]["http"]["servers"], "its own site stays"
+        assert not (agent.state_dir / "caddy" / "caddy.pid").exists(), "the agent started no Caddy of its own"
+
+        caddy.stop()
+        caddy.start()  # back with only its own config
+        wait_routed(http_port, f"web.{ROOT}", OLD)
+    finally:
+        caddy.stop()
