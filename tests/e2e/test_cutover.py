@@ -3,6 +3,8 @@ crash of the agent in the middle of a cutover (issue #6)."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from deploy_helpers import create_app, wait_deploy
 from routing_helpers import NEW, OLD, ROOT, SteadyClient, broken_image, get, routed_agent, variant, wait_routed
@@ -136,3 +138,20 @@ def test_cutover_is_gated_by_the_apps_health_check_and_monitoring_follows_the_ne
     failed = deploy_image(agent, token, old)
     assert failed["status"] == "failed" and "health check /no-such-page: HTTP 404" in failed["error"], failed
     assert get(agent.http_port, HOST) == (200, NEW)
+
+
+def test_a_spare_port_taken_by_another_program_is_replaced(agent_factory, images):
+    old, new, _ = images
+    agent = routed_agent(agent_factory)
+    token = login(agent)
+    first_port = create_app(agent, token, "web", old)["host_port"]
+    assert deploy_image(agent, token, new)["status"] == "success"
+    with socket.socket() as squatter:  # the freed port, the app's next spare, is taken meanwhile
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        wait_until(lambda: squatter.bind(("0.0.0.0", first_port)) or True, 10, "the old port to be free")
+        squatter.listen(1)
+        done = deploy_image(agent, token, old)
+        assert done["status"] == "success", done
+    wait_routed(agent.http_port, HOST, OLD)
+    app = agent.request("GET", "/api/apps/web", token=token)[1]
+    assert app["host_port"] != first_port

@@ -43,7 +43,7 @@ from basepod_agent.runtime.podman import ContainerMissing, ContainerSpec, Runtim
 from basepod_agent.services import activity
 from basepod_agent.services.cutover import NotHealthy, wait_healthy
 from basepod_agent.services.errors import AgentError
-from basepod_agent.services.ports import pick_host_port
+from basepod_agent.services.ports import is_free, pick_host_port
 from basepod_agent.store.models import App, AppRoute, HealthCheck
 
 STAGED_SUFFIX = "-next"
@@ -120,11 +120,16 @@ class ImageSwitchMixin:
     # --- blue/green --------------------------------------------------------------------
 
     def _spare_port(self, s, row: App) -> int:
+        """The app's spare port, picked at its first cutover and again if something else
+        has started listening on it since."""
         route = s.get(AppRoute, row.id)
-        if route is None:
+        if route is None or not is_free(route.spare_port):
             taken = list(s.scalars(select(App.host_port))) + list(s.scalars(select(AppRoute.spare_port)))
-            route = AppRoute(app_id=row.id, spare_port=pick_host_port(self.config.port_range, taken))
-            s.add(route)
+            port = pick_host_port(self.config.port_range, taken)
+            if route is None:
+                route = AppRoute(app_id=row.id, spare_port=port)
+                s.add(route)
+            route.spare_port = port
         return route.spare_port
 
     def _set_pending(self, name: str, pending: dict | None) -> None:
