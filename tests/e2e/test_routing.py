@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 from deploy_helpers import create_app, wait_deploy
-from routing_helpers import OLD, ROOT, get, routed_agent, variant, wait_routed
+from routing_helpers import NEW, OLD, ROOT, get, routed_agent, variant, wait_routed
 
 from harness.system import free_port, require_binaries, wait_until
 
@@ -34,7 +34,7 @@ def put_domains(agent, app: str, domains: list[str]):
     return agent.request("PUT", f"/api/apps/{app}/domains", {"domains": domains}, token=agent.token)
 
 
-def test_custom_domains_are_served_and_bad_or_taken_ones_refused(routed):
+def test_custom_domains_are_served_and_bad_or_taken_ones_refused(routed, podman_service):
     create_app(routed, routed.token, "web", routed.old_image)
     create_app(routed, routed.token, "api", routed.old_image)
     status, body = put_domains(routed, "web", ["Shop.Example.com.", "www.shop.example.com"])
@@ -50,6 +50,10 @@ def test_custom_domains_are_served_and_bad_or_taken_ones_refused(routed):
     assert status == 409 and "already used by app 'web'" in error["message"]
     status, error = put_domains(routed, "api", [f"web.{ROOT}"])
     assert status == 409 and "default address" in error["message"]
+
+    assert put_domains(routed, "api", [f"late.{ROOT}"])[0] == 200  # "api" sorts before "late": routed first
+    create_app(routed, routed.token, "late", variant(podman_service, "new", NEW))
+    wait_routed(routed.http_port, f"late.{ROOT}", NEW)  # an app's default address beats a custom domain
 
     status, body = put_domains(routed, "web", [])
     assert status == 200 and body["domains"] == []

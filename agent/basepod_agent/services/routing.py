@@ -180,8 +180,11 @@ class RoutingService:
             custom: dict[int, list[str]] = {}
             for domain, app_id in s.execute(select(AppDomain.domain, AppDomain.app_id).order_by(AppDomain.domain)):
                 custom.setdefault(app_id, []).append(domain)
-        routes = [([self.default_domain(name), *custom.get(app_id, [])], self._upstreams.get(name, port))
-                  for app_id, name, port in apps]
+        # An app created after another app took its default name as a custom domain
+        # still gets its own address: defaults win.
+        defaults = {self.default_domain(name) for _, name, _ in apps}
+        routes = [([self.default_domain(name), *(d for d in custom.get(app_id, []) if d not in defaults)],
+                   self._upstreams.get(name, port)) for app_id, name, port in apps]
         return caddy_apps(self.config, routes)
 
     async def apply(self) -> None:
