@@ -36,6 +36,7 @@ class Load:
     def __init__(self, port: int, clients: int) -> None:
         self.port, self.clients = port, clients
         self.ok = self.failed = 0
+        self.reasons: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
@@ -43,18 +44,22 @@ class Load:
     def _run(self) -> None:
         while not self._stop.is_set():
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            why = None
             try:
                 conn.request("GET", "/", headers={"Host": HOST})
-                good = conn.getresponse().status == 200
-            except OSError:
-                good = False
+                response = conn.getresponse()
+                if response.status != 200:
+                    why = f"HTTP {response.status} {response.read()[:200]!r}"
+            except OSError as exc:
+                why = repr(exc)
             finally:
                 conn.close()
             with self._lock:
-                if good:
+                if why is None:
                     self.ok += 1
                 else:
                     self.failed += 1
+                    self.reasons.append(f"{time.perf_counter() - self.started:.3f}s {why}")
 
     def __enter__(self) -> "Load":
         self.started = time.perf_counter()
@@ -107,6 +112,8 @@ def main() -> int:
             windows.append(load.seconds)
             print(f"cutover {n + 1}: {load.rps:8.0f} rps  ({load.ok} ok, {load.failed} failed, "
                   f"deploy {done} in {load.seconds:.2f} s)")
+            for reason in load.reasons[:5]:
+                print(f"    failed at {reason}")
         switched = [float(m) for m in re.findall(r"traffic switched ([\d.]+) ms after", agent.log_path.read_text())]
         print(f"\nrps during cutover / idle: {statistics.median(during) / idle.rps:.2f} "
               f"(median {statistics.median(during):.0f} vs {idle.rps:.0f}); failed requests: {failed}")

@@ -14,7 +14,7 @@ from basepod_agent.config import AgentConfig
 from basepod_agent.services.routing import caddy_apps, merged
 from harness.system import require_binaries
 
-ROUTES = [(["web.localhost", "shop.example.com"], 20001), (["api.test"], 20002)]
+ROUTES = [(["web.localhost", "shop.example.com"], [20001, 20003], "/tmp/live/web"), (["api.test"], [20002], "/tmp/live/api")]
 
 
 @pytest.mark.parametrize("mode", ["off", "internal", "auto"])
@@ -23,12 +23,15 @@ def test_generated_config_is_valid_for_caddy(mode, tmp_path: Path):
     config = AgentConfig(state_dir=tmp_path, http_port=18080, https_port=18443, tls_mode=mode)
     apps = caddy_apps(config, ROUTES)
     servers = apps["http"]["servers"]
-    local_hosts = [h for r in servers["basepod_local"]["routes"] for m in r.get("match", []) for h in m["host"]]
+    local_hosts = list(dict.fromkeys(h for r in servers["basepod_local"]["routes"] for m in r.get("match", [])
+                                     for h in m["host"]))
     if mode == "off":
         assert "basepod" not in servers and "shop.example.com" in local_hosts
     elif mode == "auto":
         assert local_hosts == ["web.localhost", "api.test"]
         assert servers["basepod"]["routes"][0]["match"][0]["host"] == ["shop.example.com"]
+        marker = servers["basepod"]["routes"][1]["match"][0]["file"]
+        assert marker == {"root": "/tmp/live/web", "try_files": ["/20003"]}
     else:
         assert local_hosts == [] and apps["tls"]["automation"]["policies"][0]["issuers"] == [{"module": "internal"}]
     path = tmp_path / "caddy.json"

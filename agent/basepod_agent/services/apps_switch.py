@@ -10,7 +10,8 @@ request:
 2. it must pass the app's health check (or accept TCP connections) within
    ``cutover_timeout``; if it never does it is removed, the old one never stopped
    serving, and the deploy fails;
-3. Caddy's route is pointed at the spare port;
+3. traffic moves: the app's live marker is renamed to the spare port, which Caddy reads
+   per request (services/routing.py; Caddy's config is not reloaded);
 4. after ``drain_seconds`` (requests in flight to the old one finish) the old container
    is removed, the database records the new image with the two ports swapped, and the
    new container takes the app's name.
@@ -119,18 +120,19 @@ class ImageSwitchMixin:
 
     # --- blue/green --------------------------------------------------------------------
 
-    def _spare_port(self, s, row: App) -> int:
-        """The app's spare port, picked at its first cutover and again if something else
-        has started listening on it since."""
+    def _spare_port(self, s, row: App) -> tuple[int, bool]:
+        """The app's spare port (routing picks it when the app is created) and whether
+        it is new: picked again because something else started listening on it."""
         route = s.get(AppRoute, row.id)
-        if route is None or not is_free(route.spare_port):
-            taken = list(s.scalars(select(App.host_port))) + list(s.scalars(select(AppRoute.spare_port)))
-            port = pick_host_port(self.config.port_range, taken)
-            if route is None:
-                route = AppRoute(app_id=row.id, spare_port=port)
-                s.add(route)
-            route.spare_port = port
-        return route.spare_port
+        if route is not None and is_free(route.spare_port):
+            return route.spare_port, False
+        taken = list(s.scalars(select(App.host_port))) + list(s.scalars(select(AppRoute.spare_port)))
+        port = pick_host_port(self.config.port_range, taken)
+        if route is None:
+            route = AppRoute(app_id=row.id, spare_port=port)
+            s.add(route)
+        route.spare_port = port
+        return port, True
 
     def _set_pending(self, name: str, pending: dict | None) -> None:
         with self.db.session() as s:
@@ -140,13 +142,15 @@ class ImageSwitchMixin:
     async def _cutover(self, name: str, spec: ContainerSpec, staged: ContainerSpec,
                        say: Callable[[str], None]) -> None:
         with self.db.session() as s:
-            spare = self._spare_port(s, self._row(s, name))
+            spare, new_spare = self._spare_port(s, self._row(s, name))
             check = self._gate_check(s, self._row(s, name).id)
         staged = dataclasses.replace(staged, host_port=spare)
         pending = {"image": staged.image, "port": staged.port, "command": staged.command, "switched": False}
         self._set_pending(name, pending)
         switched = False
         try:
+            if new_spare:
+                await self.router.apply()  # Caddy learns the new port before any traffic goes there
             await self._discard_container(staged.name)
             await self.runtime.ensure_image(staged.image)
             await self.runtime.create(staged)
@@ -196,7 +200,6 @@ class ImageSwitchMixin:
                 row.image, row.port = pending["image"], pending["port"]
                 row.command_json = json.dumps(pending["command"]) if pending["command"] else None
             route.pending_json = None
-        self.router.settle(name)
         await self.runtime.rename(main + STAGED_SUFFIX, main)
 
     async def _quiet_point(self, name: str, port: int | None) -> None:
