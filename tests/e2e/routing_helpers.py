@@ -91,3 +91,14 @@ def broken_image(podman, base: str) -> str:
             (Path(work) / "Containerfile").write_text(f'FROM {base}\nCMD ["/bin/sleep", "3600"]\n')
             podman.cli("build", "-q", "-t", tag, "-f", str(Path(work) / "Containerfile"), work)
     return tag
+
+
+def app_containers(agent, app: str = "web") -> list[str]:
+    names = agent.podman.cli("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    return [n for n in names if n.startswith(f"basepod-{app}")]
+
+
+def start_image_deploy(agent, token: str, image: str, app: str = "web") -> str:
+    status, created = agent.request("POST", f"/api/apps/{app}/deploy/image", {"image": image}, token=token)
+    assert status == 202, created
+    return created["id"]

@@ -7,7 +7,10 @@ import socket
 
 import pytest
 from deploy_helpers import create_app, wait_deploy
-from routing_helpers import NEW, OLD, ROOT, SteadyClient, broken_image, get, routed_agent, variant, wait_routed
+from routing_helpers import (
+    NEW, OLD, ROOT, SteadyClient, app_containers, broken_image, get, routed_agent, start_image_deploy, variant,
+    wait_routed,
+)
 
 from harness.system import require_binaries, wait_until
 
@@ -29,9 +32,7 @@ def login(agent) -> str:
 
 
 def deploy_image(agent, token, image: str) -> dict:
-    status, created = agent.request("POST", "/api/apps/web/deploy/image", {"image": image}, token=token)
-    assert status == 202, created
-    return wait_deploy(agent, token, "web", created["id"])
+    return wait_deploy(agent, token, "web", start_image_deploy(agent, token, image))
 
 
 def test_deploy_failed_deploy_and_rollback_drop_no_request_and_switch_once(agent_factory, images):
@@ -67,8 +68,7 @@ def test_deploy_failed_deploy_and_rollback_drop_no_request_and_switch_once(agent
     assert back["status"] == "success", back
     assert back["source_type"] == "rollback" and back["rollback_to"] == first["id"]
     assert client.failures == [] and client.runs() == [NEW, OLD]
-    names = agent.podman.cli("ps", "-a", "--format", "{{.Names}}").stdout.split()
-    assert [n for n in names if n.startswith("basepod-web")] == ["basepod-web"]
+    assert app_containers(agent) == ["basepod-web"]
 
 
 def test_agent_killed_mid_cutover_finishes_it_after_restart(agent_factory, images):
@@ -77,18 +77,16 @@ def test_agent_killed_mid_cutover_finishes_it_after_restart(agent_factory, image
     token = login(agent)
     create_app(agent, token, "web", old)
     wait_routed(agent.http_port, HOST, OLD)
-    status, created = agent.request("POST", "/api/apps/web/deploy/image", {"image": new}, token=token)
-    assert status == 202, created
+    deploy_id = start_image_deploy(agent, token, new)
     wait_routed(agent.http_port, HOST, NEW)  # traffic moved; the old version is draining
 
     agent.kill()  # SIGKILL to the agent's process group: its Caddy dies too
     agent.start()
 
     wait_routed(agent.http_port, HOST, NEW)
-    record = wait_deploy(agent, login(agent), "web", created["id"])
+    record = wait_deploy(agent, login(agent), "web", deploy_id)
     assert record["status"] == "success", record
-    names = agent.podman.cli("ps", "-a", "--format", "{{.Names}}").stdout.split()
-    assert [n for n in names if n.startswith("basepod-web")] == ["basepod-web"]
+    assert app_containers(agent) == ["basepod-web"]
     status, app = agent.request("GET", "/api/apps/web", token=login(agent))
     assert app["image"].startswith("localhost/basepod/web:") and app["status"] == "running"
     assert get(app["host_port"], "127.0.0.1")[1] == NEW  # the direct port follows the live version
@@ -100,8 +98,7 @@ def test_agent_killed_before_the_switch_keeps_the_old_version(agent_factory, ima
     token = login(agent)
     create_app(agent, token, "web", old)
     wait_routed(agent.http_port, HOST, OLD)
-    status, created = agent.request("POST", "/api/apps/web/deploy/image", {"image": broken}, token=token)
-    assert status == 202, created
+    deploy_id = start_image_deploy(agent, token, broken)
     wait_until(lambda: agent.podman.cli("container", "exists", "basepod-web-next", check=False).returncode == 0,
                30, "the new version to start beside the old one")
 
@@ -109,10 +106,9 @@ def test_agent_killed_before_the_switch_keeps_the_old_version(agent_factory, ima
     agent.start()
 
     wait_routed(agent.http_port, HOST, OLD)
-    record = wait_deploy(agent, login(agent), "web", created["id"])
+    record = wait_deploy(agent, login(agent), "web", deploy_id)
     assert record["status"] == "interrupted"
-    names = agent.podman.cli("ps", "-a", "--format", "{{.Names}}").stdout.split()
-    assert [n for n in names if n.startswith("basepod-web")] == ["basepod-web"]
+    assert app_containers(agent) == ["basepod-web"]
 
 
 def test_cutover_is_gated_by_the_apps_health_check_and_monitoring_follows_the_new_port(agent_factory, images):
