@@ -31,8 +31,10 @@ class DomainsDialog(QDialog):
         heading.setObjectName("CardTitle")
         col.addWidget(heading)
         if current.routing:
+            secure = any(url.startswith("https://") for url in current.urls)
             text = (f"{app} is always served at <b>{current.default_domain}</b>. Add your own domains, one per "
-                    "line; point their DNS at this server. Public names get HTTPS certificates automatically.")
+                    "line, and point their DNS at this server."
+                    + (" Public names get HTTPS certificates automatically." if secure else ""))
         else:
             text = ("Routing is off on this server (the agent runs without <code>--http-port</code>): "
                     "domains are saved and served once it is on.")
