@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from deploy_helpers import create_app, wait_deploy
+from deploy_helpers import commit, create_app, make_repo, set_git_source, start_deploy, wait_deploy
 from routing_helpers import (
     NEW, OLD, ROOT, SteadyClient, app_containers, broken_image, get, routed_agent, start_image_deploy, variant,
     wait_routed,
@@ -151,3 +151,24 @@ def test_a_spare_port_taken_by_another_program_is_replaced(agent_factory, images
     wait_routed(agent.http_port, HOST, OLD)
     app = agent.request("GET", "/api/apps/web", token=token)[1]
     assert app["host_port"] != first_port
+
+
+def test_the_health_check_a_new_version_brings_in_basepod_gates_its_cutover(agent_factory, images, tmp_path):
+    old, _, _ = images
+    agent = routed_agent(agent_factory)
+    token = login(agent)
+    create_app(agent, token, "web", old)
+    repo = make_repo(tmp_path / "repo", {
+        "Dockerfile": f"FROM {old}\nRUN echo 'built version' > /www/index.html\n",
+        ".basepod": '[health]\npath = "/not-here"\ninterval_seconds = 1\ntimeout_seconds = 1\n',
+    })
+    set_git_source(agent, token, "web", repo)
+    failed = wait_deploy(agent, token, "web", start_deploy(agent, token, "web"))
+    assert failed["status"] == "failed" and "health check /not-here: HTTP 404" in failed["error"], failed
+    assert get(agent.http_port, HOST) == (200, OLD)
+
+    commit(repo, {".basepod": '[health]\npath = "/cgi-bin/health"\ninterval_seconds = 1\ntimeout_seconds = 1\n'},
+           "a health path that answers")
+    done = wait_deploy(agent, token, "web", start_deploy(agent, token, "web"))
+    assert done["status"] == "success", done
+    wait_routed(agent.http_port, HOST, "built version\n")

@@ -57,10 +57,12 @@ class ImageSwitchMixin:
     async def switch_image(self, actor: str, name: str, image: str, port: int | None = None,
                            command: list[str] | None = None,
                            default_env: dict[str, str] | None = None,
-                           say: Callable[[str], None] | None = None) -> AppInfo:
+                           say: Callable[[str], None] | None = None,
+                           check: HealthConfig | None = None) -> AppInfo:
         """Run ``name`` from ``image``, keeping its env; the app's env wins over
         ``default_env`` (``.basepod`` defaults). ``port``/``command`` None keep the app's.
-        ``say`` is told each step of a cutover (the deploy's log)."""
+        ``say`` is told each step of a cutover (the deploy's log); ``check`` is the health
+        check the new version brings (``.basepod``), else the app's own gates it."""
         async with self._locks[name]:
             with self.db.session() as s:
                 row = self._row(s, name)
@@ -74,7 +76,7 @@ class ImageSwitchMixin:
             self._busy.add(name)
             try:
                 if self.router is not None and self.router.enabled:
-                    await self._cutover(name, spec, staged, say or (lambda _text: None))
+                    await self._cutover(name, spec, staged, say or (lambda _text: None), check)
                 else:
                     await self._swap_in_place(spec, staged)
             except RuntimeFailure as exc:
@@ -140,10 +142,10 @@ class ImageSwitchMixin:
             route.pending_json = json.dumps(pending) if pending is not None else None
 
     async def _cutover(self, name: str, spec: ContainerSpec, staged: ContainerSpec,
-                       say: Callable[[str], None]) -> None:
+                       say: Callable[[str], None], check: HealthConfig | None = None) -> None:
         with self.db.session() as s:
             spare, new_spare = self._spare_port(s, self._row(s, name))
-            check = self._gate_check(s, self._row(s, name).id)
+            check = check or self._gate_check(s, self._row(s, name).id)
         staged = dataclasses.replace(staged, host_port=spare)
         pending = {"image": staged.image, "port": staged.port, "command": staged.command, "switched": False}
         self._set_pending(name, pending)

@@ -325,7 +325,8 @@ class DeployService:
             except ValidationError as exc:
                 problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
                 raise DeployFailure(f"`.basepod` [health] with the app's other health settings: {problems}") from None
-        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env, say=say)
+        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env, say=say,
+                                     check=merged)
         if merged is not None:
             self.health.configure(actor, name, merged)
 
