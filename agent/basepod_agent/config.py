@@ -14,6 +14,7 @@ CONFIG_FILE = "agent.toml"
 KEY_FILE = "agent.key"
 DB_FILE = "agent.db"
 SOCKET_FILE = "agent.sock"
+TLS_MODES = ("auto", "internal", "off")
 
 
 @dataclass
@@ -40,6 +41,17 @@ class AgentConfig:
     webhook_max_body_bytes: int = 1024 * 1024  # GitHub push payloads; the rest of the edge keeps 256 KiB
     webhook_rate_per_minute: float = 60.0  # per app and per source IP (token buckets)
     webhook_burst: int = 20
+    # Routing through Caddy (issue #6): on when http_port is set; see services/routing.py.
+    http_port: int | None = None
+    https_port: int | None = None
+    root_domain: str = "localhost"
+    tls_mode: str = "auto"  # auto: ACME for public names, plain HTTP for local ones; internal; off
+    caddy_admin: str | None = None  # an existing Caddy's admin API; None: the agent runs its own
+    caddy_binary: str = "caddy"
+    drain_seconds: float = 5.0  # the old version keeps running this long after the switch
+    cutover_timeout: float = 60.0  # the new version must be healthy within this
+    routing_check_interval: float = 2.0  # how often Caddy's routes are checked and re-applied
+    keep_releases: int = 5
 
     @property
     def key_path(self) -> Path:
@@ -52,6 +64,10 @@ class AgentConfig:
     @property
     def control_socket(self) -> Path:
         return self.socket_path or self.state_dir / SOCKET_FILE
+
+    @property
+    def routing(self) -> bool:
+        return self.http_port is not None
 
     @property
     def podman_socket_default(self) -> Path:
@@ -92,6 +108,8 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
     public_url = values.get("public_url")
     if public_url is not None and not (isinstance(public_url, str) and public_url.startswith(("https://", "http://"))):
         raise ValueError(f"public_url {public_url!r} must start with https:// (or http://)")
+    if values.get("tls_mode", "auto") not in TLS_MODES:
+        raise ValueError(f"tls_mode must be one of {', '.join(TLS_MODES)}")
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])

@@ -111,6 +111,7 @@ async def _serve(config: AgentConfig) -> None:
     if interrupted:
         log.warning("marked %d unfinished deploys as interrupted: %s", len(interrupted), ", ".join(interrupted))
     tracker_task = asyncio.create_task(svc.tracker.run())
+    await svc.routing.start()
     await svc.health.start()
 
     servers: list[tuple[_Server, socket.socket]] = []
@@ -172,6 +173,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             podman_url=args.podman_url, public_host=args.public_host, stop_timeout=args.stop_timeout,
             port_range=parse_port_range(args.port_range) if args.port_range else None,
             public_url=args.public_url,
+            http_port=args.http_port, https_port=args.https_port, root_domain=args.root_domain,
+            tls_mode=args.tls, caddy_admin=args.caddy_admin, caddy_binary=args.caddy_binary,
+            drain_seconds=args.drain_seconds, cutover_timeout=args.cutover_timeout,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -199,6 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-host", help="host name used in app URLs")
     serve.add_argument("--stop-timeout", type=int, help="seconds before a stop kills (default 10)")
     serve.add_argument("--public-url", help="edge API as GitHub reaches it, e.g. https://deploy.example.com")
+    serve.add_argument("--http-port", type=int, help="route apps through Caddy on this HTTP port (off when unset)")
+    serve.add_argument("--https-port", type=int, help="Caddy's HTTPS port (default 443)")
+    serve.add_argument("--root-domain", help="apps are served at APP.ROOT_DOMAIN (default localhost)")
+    serve.add_argument("--tls", choices=("auto", "internal", "off"),
+                       help="auto: ACME certificates for public names, HTTP for local ones (default)")
+    serve.add_argument("--caddy-admin", help="use this Caddy's admin API instead of starting one")
+    serve.add_argument("--caddy-binary", help="the caddy program the agent starts (default caddy)")
+    serve.add_argument("--drain-seconds", type=float, help="the old version serves on this long after a cutover")
+    serve.add_argument("--cutover-timeout", type=float, help="seconds a new version has to become healthy")
     serve.set_defaults(func=cmd_serve)
 
     rotate = sub.add_parser("rotate-key", help="new secrets key; re-encrypt every stored secret (agent stopped)")

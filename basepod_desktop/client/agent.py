@@ -53,6 +53,7 @@ from basepod_agent.protocol import (
 from basepod_agent.protocol.webhooks import (
     WebhookDelivery, WebhookDeliveryList, WebhookSecret, WebhookSetup, WebhookSetupResult, WebhookStatus,
 )
+from basepod_agent.protocol.routing import AppDomains, DomainsUpdate, ReleaseList, RollbackRequest
 from basepod_desktop.client.errors import (
     AgentUnreachable,
     ApiError,
@@ -310,6 +311,20 @@ class AgentClient:
     async def webhook_deliveries(self, name: str, limit: int = 50) -> list[WebhookDelivery]:
         return (await self._request("GET", f"{_app(name)}/webhook/deliveries", WebhookDeliveryList,
                                     params={"limit": limit})).deliveries
+
+    # --- routing, releases, rollback (issue #6) -------------------------------------
+
+    async def get_domains(self, name: str) -> AppDomains:
+        return await self._request("GET", f"{_app(name)}/domains", AppDomains)
+
+    async def set_domains(self, name: str, domains: list[str]) -> AppDomains:
+        return await self._request("PUT", f"{_app(name)}/domains", AppDomains, DomainsUpdate(domains=domains))
+
+    async def releases(self, name: str) -> ReleaseList:
+        return await self._request("GET", f"{_app(name)}/releases", ReleaseList)
+
+    async def rollback(self, name: str, version: str | None = None) -> DeployCreated:
+        return await self._request("POST", f"{_app(name)}/rollback", DeployCreated, RollbackRequest(version=version))
 
 
 def _app(name: str) -> str:

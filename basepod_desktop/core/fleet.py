@@ -24,6 +24,7 @@ from basepod_agent.protocol import (
     DeployInfo, DeployStatus, EnvChanged, EnvState, EnvView, Event, GitSource, HealthChanged, HealthConfig,
     HealthHistory, HealthReport, Hello, ImageSource, SourceInfo,
 )
+from basepod_agent.protocol.routing import AppDomains, ReleaseList
 from basepod_desktop.client import AgentUnreachable, ClientError
 from basepod_desktop.core import paths
 from basepod_desktop.core.connection import (
@@ -236,6 +237,18 @@ class Fleet:
                     resumed = True
                     yield StreamInterrupted(exc.message)
                 await asyncio.sleep(0.5)
+
+    async def releases(self, name: str, app: str) -> ReleaseList:
+        return await self.connection(name).call(lambda c: c.releases(app))
+
+    async def rollback(self, name: str, app: str, version: Optional[str] = None) -> DeployCreated:
+        return await self.connection(name).call(lambda c: c.rollback(app, version))
+
+    async def get_domains(self, name: str, app: str) -> AppDomains:
+        return await self.connection(name).call(lambda c: c.get_domains(app))
+
+    async def set_domains(self, name: str, app: str, domains: list[str]) -> AppDomains:
+        return await self.connection(name).call(lambda c: c.set_domains(app, domains))
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

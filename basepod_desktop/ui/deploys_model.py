@@ -92,7 +92,9 @@ def format_seconds(seconds: float) -> str:
 
 def describe_commit(deploy: DeployInfo) -> str:
     if deploy.source_type == "image":
-        return f"image {deploy.image_tag or ''}".strip()
+        return f"image {deploy.source_image or deploy.image_tag or ''}".strip()
+    if deploy.source_type == "rollback":
+        return f"rollback to {deploy.rollback_to}"
     message = (deploy.commit_message or "").splitlines()[0] if deploy.commit_message else ""
     if deploy.commit:
         return f"{deploy.commit[:7]}  {message}".rstrip()

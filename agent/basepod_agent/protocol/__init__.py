@@ -64,6 +64,7 @@ from basepod_agent.protocol.webhooks import (
     WebhookSetupResult,
     WebhookStatus,
 )
+from basepod_agent.protocol.routing import AppDomains, DomainsUpdate, ReleaseInfo, ReleaseList, RollbackRequest
 
 __all__ = [
     "BUILD_LOG_ADAPTER",
@@ -136,4 +137,9 @@ __all__ = [
     "WebhookSetup",
     "WebhookSetupResult",
     "WebhookStatus",
+    "AppDomains",
+    "DomainsUpdate",
+    "ReleaseInfo",
+    "ReleaseList",
+    "RollbackRequest",
 ]

@@ -182,7 +182,7 @@ class DeployStatus(str, Enum):
 class DeployInfo(BaseModel):
     id: str
     app: str
-    source_type: Literal["git", "image", "upload"]
+    source_type: Literal["git", "image", "upload", "rollback"]
     commit: str | None = None
     commit_message: str | None = None
     triggered_by: str = Field(description="user email, 'webhook' or 'token:<name>'")
@@ -194,6 +194,9 @@ class DeployInfo(BaseModel):
     error: str | None = None
     dockerfile_generated: bool = Field(
         False, description="the Dockerfile came from stack detection; view it with the deploy")
+    rollback_to: str | None = Field(None, description="for a rollback: the version it went back to")
+    source_image: str | None = Field(None, description="for an image deploy: the image asked for "
+                                     "(image_tag is its release name, basepod/<app>:<id>)")
 
 
 class DeployRequest(BaseModel):

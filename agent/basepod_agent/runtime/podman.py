@@ -285,6 +285,54 @@ class PodmanRuntime:
         except httpx.TransportError as exc:
             raise RuntimeUnavailable(f"Podman API at {self.url} is not reachable: {exc}") from exc
 
+    # --- images and containers for cutover and releases (issue #6) -------------------
+
+    async def tag_image(self, ref: str, tag: str) -> None:
+        """Give image ``ref`` the extra name ``tag`` (``repo:tag``)."""
+        repository, _, label = tag.rpartition(":")
+        await self._call(lambda: self._client.images.get(ref).tag(repository, label))
+
+    async def image_tags(self, repository: str) -> list[str]:
+        """Every ``repository:tag`` name present, e.g. all of ``localhost/basepod/web``."""
+
+        def work() -> list[str]:
+            found: list[str] = []
+            for image in self._client.images.list(filters={"reference": repository}):
+                found.extend(t for t in (image.attrs.get("Names") or image.tags or [])
+                             if t.rpartition(":")[0] == repository)
+            return sorted(set(found))
+
+        return await self._call(work)
+
+    async def remove_image_tag(self, tag: str) -> bool:
+        """Remove the name ``tag`` (the image too when it was its last name). False when a
+        container still uses it: Podman refuses, and an image in use is never removed."""
+
+        def work() -> bool:
+            try:
+                self._client.images.remove(tag)
+            except podman_errors.ImageNotFound:
+                return True
+            except podman_errors.APIError as exc:
+                if getattr(exc, "status_code", None) == 409 or "in use" in str(exc):
+                    return False
+                raise
+            return True
+
+        return await self._call(work)
+
+    async def container_status(self, name: str) -> str | None:
+        """Podman's state word for container ``name`` (any name), None when it is absent."""
+
+        def work() -> str | None:
+            try:
+                attrs = self._client.containers.get(name).attrs
+            except podman_errors.NotFound:
+                return None
+            return str((attrs.get("State") or {}).get("Status", "unknown"))
+
+        return await self._call(work)
+
     async def aclose(self) -> None:
         await self._http.aclose()
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -37,7 +37,7 @@ from basepod_agent.services.events import EventBus
 from basepod_agent.services.ports import pick_host_port
 from basepod_agent.services.state import StateTracker
 from basepod_agent.store.database import Database
-from basepod_agent.store.models import App, EnvVar
+from basepod_agent.store.models import App, AppRoute, EnvVar
 
 MAX_LOG_TAIL = 10_000
 
@@ -95,6 +95,7 @@ class AppsService(ImageSwitchMixin):
         self.config, self.db, self.env, self.runtime = config, db, env, runtime
         self.tracker, self.bus = tracker, bus
         self.health_of: Callable[[str], HealthStatus | None] = lambda _name: None
+        self.url_of: Callable[[str], str | None] = lambda _name: None  # the Caddy URL when routing is on
         self._listeners: list[LifecycleListener] = []
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._create_lock = asyncio.Lock()
@@ -126,7 +127,7 @@ class AppsService(ImageSwitchMixin):
             env_keys=keys, created_at=row.created_at,
             started_at=state.started_at if state else None,
             finished_at=state.finished_at if state else None,
-            url=f"http://{host}:{row.host_port}" if host else None,
+            url=self.url_of(row.name) or (f"http://{host}:{row.host_port}" if host else None),
             container_id=state.id[:12] if state else None,
             restart_needed=restart_needed(row),
             health=self.health_of(row.name),
@@ -154,7 +155,7 @@ class AppsService(ImageSwitchMixin):
             with self.db.session() as s:
                 if s.scalar(select(App.id).where(App.name == req.name)) is not None:
                     raise AgentError(ErrorCode.ALREADY_EXISTS, f"app {req.name!r} already exists", "name")
-                taken = list(s.scalars(select(App.host_port)))
+                taken = list(s.scalars(select(App.host_port))) + list(s.scalars(select(AppRoute.spare_port)))
             try:
                 await self.runtime.ensure_image(req.image)
             except RuntimeFailure as exc:

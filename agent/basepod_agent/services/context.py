@@ -18,6 +18,7 @@ from basepod_agent.services.env import EnvService
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.health import HealthService
 from basepod_agent.services.keys import recover_interrupted_rotation
+from basepod_agent.services.routing import RoutingService
 from basepod_agent.services.state import StateTracker
 from basepod_agent.services.webhooks import WebhookService
 from basepod_agent.store.database import Database
@@ -38,6 +39,7 @@ class AgentServices:
     started: float = field(default_factory=time.monotonic)
     podman_version: str | None = None
     webhooks: WebhookService = None  # type: ignore[assignment]  # always set by build()
+    routing: RoutingService | None = None
 
     @classmethod
     def build(cls, config: AgentConfig, podman_url: str) -> AgentServices:
@@ -53,9 +55,12 @@ class AgentServices:
         apps = AppsService(config, db, env, runtime, tracker, bus)
         health = HealthService(config, db, apps, tracker, bus)
         deploys = DeployService(config, db, box, apps, health, bus, podman_url)
+        routing = RoutingService(config, db)
+        apps.router, apps.url_of = routing, routing.url_of
+        apps.on_lifecycle(routing.on_lifecycle)
         return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps,
                    env=env, health=health, deploys=deploys,
-                   webhooks=WebhookService(config, db, box, deploys, bus))
+                   webhooks=WebhookService(config, db, box, deploys, bus), routing=routing)
 
     def runtime_info(self) -> RuntimeInfo:
         total, running = self.apps.counts()
@@ -67,5 +72,7 @@ class AgentServices:
         )
 
     async def aclose(self) -> None:
+        if self.routing is not None:
+            await self.routing.aclose()
         await self.runtime.aclose()
         self.db.close()

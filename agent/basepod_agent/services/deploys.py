@@ -33,8 +33,10 @@ from basepod_agent.services.buildlog import BuildLog, BuildLogStore
 from basepod_agent.services.crypto import SecretBox, deploy_key_aad
 from basepod_agent.services.deploy_history import prune_deploys
 from basepod_agent.services.deploy_pipeline import (
-    GENERATED_DOCKERFILE, USER_ERRORS, BuildJob, BuildResult, DeployFailure, private_dir, remove_tree, run_build,
+    GENERATED_DOCKERFILE, USER_ERRORS, BuildJob, BuildResult, DeployFailure, image_tag, private_dir, remove_tree,
+    run_build,
 )
+from basepod_agent.services.releases import ReleasesService
 from basepod_agent.services.env import app_row
 from basepod_agent.services.errors import AgentError, not_found
 from basepod_agent.services.events import EventBus
@@ -58,6 +60,8 @@ def to_info(row: Deploy, app: str) -> DeployInfo:
         triggered_by=row.triggered_by, status=DeployStatus(row.status), created_at=row.created_at,
         started_at=row.started_at, finished_at=row.finished_at, image_tag=row.image_tag, error=row.error,
         dockerfile_generated=row.dockerfile_generated,
+        rollback_to=row.requested if row.source_type == "rollback" else None,
+        source_image=row.requested if row.source_type == "image" else None,
     )
 
 
@@ -74,6 +78,7 @@ class DeployService:
         self._cancelled_by: dict[str, str] = {}
         self._closing = False
         self._pruning: set[asyncio.Task] = set()
+        self.releases = ReleasesService(config, db, apps.runtime)
         apps.on_lifecycle(self._on_lifecycle)
 
     def _on_lifecycle(self, actor: str, action: str, name: str) -> None:
@@ -149,6 +154,11 @@ class DeployService:
 
     async def deploy_image(self, actor: str, name: str, image: str) -> DeployCreated:
         return self._enqueue(actor, name, "image", image)
+
+    async def rollback(self, actor: str, name: str, version: str | None) -> DeployCreated:
+        """A deploy record that returns to a kept version through the same cutover."""
+        target = await self.releases.resolve(name, version)
+        return self._enqueue(actor, name, "rollback", target)
 
     async def deploy_upload(self, actor: str, name: str, tar_path: Path, commit: str | None,
                             message: str | None) -> DeployCreated:
@@ -254,12 +264,17 @@ class DeployService:
         try:
             job, actor = self._job(name, deploy_id, workdir, build_log)
             self._set(deploy_id, name, DeployStatus.BUILDING, started=True)
-            result = await run_build(job)
+            if job.source_type == "rollback":
+                build_log.append(f"Rolling back to version {job.image}")
+                result = BuildResult(image=image_tag(name, job.image or ""))
+            else:
+                result = await self.releases.as_release(name, deploy_id, await run_build(job))
             self._set(deploy_id, name, DeployStatus.DEPLOYING, result=result)
             build_log.append(f"Starting {result.image}")
-            await asyncio.shield(self._switch(actor, name, result))
+            await asyncio.shield(self._switch(actor, name, result, build_log.append))
             build_log.append("Deployed: the new version is running")
             self._finish(deploy_id, name, DeployStatus.SUCCESS, None, actor)
+            await self.releases.prune_quietly(name, build_log.append)
         except asyncio.CancelledError:
             if self._closing:
                 self._finish(deploy_id, name, DeployStatus.INTERRUPTED, "the agent stopped during this deploy", actor)
@@ -283,7 +298,7 @@ class DeployService:
                            record_dir=self.logs.path_for(deploy_id).parent, log=build_log,
                            podman_url=self.podman_url, base_images=dict(self.config.base_images),
                            git_timeout=self.config.git_timeout)
-            if row.source_type == "image":
+            if row.source_type in ("image", "rollback"):
                 job.image = row.requested
             elif row.source_type == "upload":
                 job.upload = workdir / "upload.tar"
@@ -299,7 +314,7 @@ class DeployService:
                     job.deploy_key = self.box.decrypt(src.deploy_key_enc, deploy_key_aad(app.id))
             return job, row.triggered_by
 
-    async def _switch(self, actor: str, name: str, result: BuildResult) -> None:
+    async def _switch(self, actor: str, name: str, result: BuildResult, say=None) -> None:
         # Check .basepod's health settings against the app's current ones *before* the
         # new version goes live, so a bad combination fails the deploy, not the app.
         health = result.config.health if result.config else None
@@ -312,7 +327,8 @@ class DeployService:
             except ValidationError as exc:
                 problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
                 raise DeployFailure(f"`.basepod` [health] with the app's other health settings: {problems}") from None
-        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env)
+        await self.apps.switch_image(actor, name, result.image, result.port, result.command, result.env, say=say,
+                                     check=merged)
         if merged is not None:
             self.health.configure(actor, name, merged)
 
@@ -380,10 +396,22 @@ class DeployService:
             if path.parent.is_dir():
                 with open(path, "a") as handle:
                     handle.write("INTERRUPTED: the agent stopped during this deploy\n")
-            if status == DeployStatus.DEPLOYING.value:
-                await self.apps.recover_switch(name)
+            if status == DeployStatus.DEPLOYING.value and await self.apps.recover_switch(name):
+                self._completed_after_restart(deploy_id, name)
             await asyncio.to_thread(remove_tree, self.work_root / deploy_id)
         return [deploy_id for deploy_id, _, _ in rows]
+
+    def _completed_after_restart(self, deploy_id: str, name: str) -> None:
+        """Traffic had moved to the new version when the agent died; recovery finished the
+        cutover, so the record says success rather than interrupted."""
+        with self.db.session() as s:
+            row = s.get(Deploy, deploy_id)
+            row.status, row.error = DeployStatus.SUCCESS.value, None
+            activity.record(s, "agent", "deploy.success", name, f"{deploy_id} completed after an agent restart")
+        path = self.logs.path_for(deploy_id)
+        if path.parent.is_dir():
+            with open(path, "a") as handle:
+                handle.write("The new version was already serving: the cutover was completed after the restart\n")
 
     async def aclose(self) -> None:
         self._closing = True

@@ -219,6 +219,8 @@ class HealthService:
             self.monitors.pop(name, None)
             return
         mon = self.monitors.get(name)
+        if mon is not None and action == "app.switch_image":
+            mon.host_port = self._app_id(name)[1]  # a cutover moves the live container to the spare port
         if mon is None or actor == HEALTH_ACTOR or action not in ("app.start", "app.restart", "app.apply"):
             return
         mon.state.reset(time.time())

@@ -29,3 +29,8 @@ def pick_host_port(port_range: tuple[int, int], taken: Iterable[int]) -> int:
         ErrorCode.PORT_UNAVAILABLE,
         f"no free host port left in {low}-{high}; widen the agent's port_range",
     )
+
+
+def is_free(port: int) -> bool:
+    """Nothing listens on ``port`` right now (a spare port may have been taken since)."""
+    return _bindable(port)

@@ -171,7 +171,27 @@ def _webhooks(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
-MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health, _sources_and_deploys, _webhooks]
+def _routing_and_releases(conn: Connection) -> None:
+    """Issue #6: custom domains, and each app's second host port for blue/green cutover.
+
+    ``pending_json`` holds a cutover in flight (image, port, command of the new version)
+    so an agent killed mid-switch can finish or undo it from facts, not guesses.
+    """
+    for statement in (
+        """CREATE TABLE app_domains (
+            domain VARCHAR(253) PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE)""",
+        "CREATE INDEX ix_app_domains_app ON app_domains(app_id)",
+        """CREATE TABLE app_routes (
+            app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+            spare_port INTEGER NOT NULL UNIQUE,
+            pending_json TEXT)""",
+    ):
+        conn.execute(text(statement))
+
+
+MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health, _sources_and_deploys, _webhooks,
+                          _routing_and_releases]
 
 
 def schema_version(conn: Connection) -> int:

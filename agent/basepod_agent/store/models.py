@@ -198,3 +198,21 @@ class WebhookSeen(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
     delivery_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     at: Mapped[datetime]
+
+
+class AppDomain(Base):
+    """A custom domain routed to an app; the primary key makes it one app's only."""
+
+    __tablename__ = "app_domains"
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+
+
+class AppRoute(Base):
+    """The app's spare host port (the staged version's, during a cutover) and the cutover
+    in flight, if any (JSON: image, port, command)."""
+
+    __tablename__ = "app_routes"
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    spare_port: Mapped[int] = mapped_column(unique=True)
+    pending_json: Mapped[str | None] = mapped_column(Text)

@@ -30,6 +30,7 @@ from basepod_desktop.ui.deploys_model import (
     describe_source, esc,
 )
 from basepod_desktop.ui.dialogs.source import DockerfileDialog, SourceDialog
+from basepod_desktop.ui.pages.deploys_releases import ReleasesSection
 from basepod_desktop.ui.logs.chunks import LineAssembler, split_log
 from basepod_desktop.ui.logs.viewer import LogViewer
 from basepod_desktop.ui.tray import app_icon
@@ -65,7 +66,8 @@ class DeploysTab(LiveTab):
         self.source_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.source_label, 1)
         self.buttons: dict[str, QPushButton] = {}
-        for key, label, tip in (("source", "Source…", "Where Deploy takes the code from: git URL, branch, folder"),
+        for key, label, tip in (("domains", "Domains…", "The addresses the app is served at, your own domains"),
+                                ("source", "Source…", "Where Deploy takes the code from: git URL, branch, folder"),
                                 ("dockerfile", "Dockerfile…", "The Dockerfile generated for the selected deploy"),
                                 ("cancel", "Cancel deploy", "Stop the selected deploy while queued or building"),
                                 ("deploy", "Deploy", "Build the source and switch the app to it")):
@@ -78,6 +80,9 @@ class DeploysTab(LiveTab):
             bar.addWidget(button)
             self.buttons[key] = button
         col.addLayout(bar)
+        self.releases = ReleasesSection(ctx, self)
+        self.releases.sig_deployed.connect(self._rolled_back)
+        col.addWidget(self.releases)
         self.stack = QStackedWidget()
         col.addWidget(self.stack, 1)
         self.empty = EmptyState(app_icon(color=theme.colors().border), "No deploys yet",
@@ -142,6 +147,8 @@ class DeploysTab(LiveTab):
         if (server, app) != (self.server, self.app):
             self.stop_log()
             self.server, self.app = server, app
+            self.releases.server, self.releases.app = server, app
+            self.releases.hide()
             self.source, self.selected_id, self.loaded = None, None, False
             self.model.set_deploys([])
             self.viewer.clear()
@@ -174,6 +181,7 @@ class DeploysTab(LiveTab):
             self._finish_load()
             if (server, app) == (self.server, self.app):
                 self._loaded(*result)
+                self.releases.load(server, app)
 
         def failed(_exc) -> bool:
             self._finish_load()
@@ -305,6 +313,12 @@ class DeploysTab(LiveTab):
             self.cancel()
         elif key == "dockerfile":
             self.show_dockerfile()
+        elif key == "domains":
+            self.releases.edit_domains()
+
+    def _rolled_back(self, deploy_id: str) -> None:
+        self.selected_id = deploy_id
+        self.reload()
 
     def edit_source(self) -> Optional[SourceDialog]:
         if self.server is None or self.ctx.fleet.is_stale(self.server):
@@ -364,6 +378,8 @@ class DeploysTab(LiveTab):
         self.source_label.setToolTip(f"{source.url}\nbranch {source.branch}" + (f"\nfolder {source.subdir}"
                                      if source.subdir else "") if isinstance(source, GitSource) else "")
         self.buttons["source"].setEnabled(live)
+        self.buttons["domains"].setEnabled(live)
+        self.releases.set_live(live)
         self.buttons["deploy"].setEnabled(live and has_source)
         self.buttons["cancel"].setEnabled(live and deploy is not None and not deploy.status.finished)
         self.buttons["cancel"].setVisible(deploy is not None and not deploy.status.finished)
