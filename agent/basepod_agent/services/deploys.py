@@ -370,7 +370,7 @@ class DeployService:
 
     def _prune(self, app_id: int) -> None:
         task = asyncio.get_running_loop().create_task(asyncio.to_thread(
-            prune_deploys, self.db, self.logs, app_id, self.config.deploy_history))
+            prune_deploys, self.db, self.logs, app_id, self.config.deploy_history, self.config.keep_releases))
         self._pruning.add(task)
         task.add_done_callback(self._pruning.discard)
 

@@ -29,7 +29,8 @@ def _store(tmp_path, statuses: list[str]) -> tuple[Database, BuildLogStore, int,
         s.flush()
         for index, (deploy_id, status) in enumerate(zip(ids, statuses)):
             s.add(Deploy(id=deploy_id, app_id=app.id, source_type="image", triggered_by="t", status=status,
-                         created_at=start + timedelta(seconds=index)))
+                         created_at=start + timedelta(seconds=index),
+                         finished_at=start + timedelta(seconds=index, milliseconds=500)))
             logs.create(deploy_id).append("log line")
             logs.finish(deploy_id, DeployStatus.SUCCESS)
         s.add(Deploy(id="old-other-app", app_id=other.id, source_type="image", triggered_by="t",
@@ -55,6 +56,12 @@ def test_unfinished_deploys_are_never_pruned_however_old(tmp_path):
     assert prune_deploys(db, logs, app_id, keep=1) == ids[2:4]
     assert _left(db) == sorted([ids[0], ids[1], ids[4], "old-other-app"])
     assert logs.path_for(ids[0]).is_file() and logs.path_for(ids[1]).is_file()
+
+
+def test_the_newest_successful_deploys_survive_a_run_of_failures_as_rollback_targets(tmp_path):
+    db, logs, app_id, ids = _store(tmp_path, ["success", "success", "failed", "failed", "failed"])
+    assert prune_deploys(db, logs, app_id, keep=2, keep_success=1) == [ids[0], ids[2]]
+    assert _left(db) == sorted([ids[1], ids[3], ids[4], "old-other-app"])
 
 
 def test_nothing_is_pruned_below_the_limit(tmp_path):
