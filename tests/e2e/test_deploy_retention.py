@@ -9,7 +9,7 @@ from harness.system import wait_until
 def test_old_deploy_records_and_logs_are_dropped_once_the_app_has_more_than_the_limit(agent_factory, busybox_image):
     agent = agent_factory(start=False, extra_args=["--stop-timeout", "1"])
     agent.state_dir.mkdir(parents=True, exist_ok=True)
-    (agent.state_dir / "agent.toml").write_text("deploy_history = 2\n")
+    (agent.state_dir / "agent.toml").write_text("deploy_history = 2\nkeep_releases = 1\n")  # no older success spared
     agent.start()
     token = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
                                                       "password": agent.admin_password})[1]["token"]
