@@ -35,6 +35,9 @@ class AgentConfig:
     git_timeout: float = 600.0
     base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
     extra: dict = field(default_factory=dict)
+    metrics_interval: float = 10.0  # seconds between collector ticks (one Podman stats call each)
+    metrics_retention_days: float = 14.0  # how long 10-minute points are kept
+    metrics_alerts: dict = field(default_factory=dict)  # [metrics_alerts]: default alert thresholds
 
     @property
     def key_path(self) -> Path:
@@ -82,7 +85,20 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
     if not isinstance(values.get("base_images", {}), dict) or not all(
             isinstance(v, str) for v in values.get("base_images", {}).values()):
         raise ValueError(f"[base_images] in {path} must map stack names to image names")
+    _check_metrics(values, path)
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])
     return AgentConfig(state_dir=state_dir, **values)
+
+
+_ALERT_KEYS = {"enabled", "cpu_percent", "memory_percent", "for_seconds"}
+
+
+def _check_metrics(values: dict, path: Path) -> None:
+    interval = values.get("metrics_interval", 10.0)
+    if not isinstance(interval, (int, float)) or not 1 <= interval <= 3600:
+        raise ValueError(f"metrics_interval in {path} must be between 1 and 3600 seconds")
+    alerts = values.get("metrics_alerts", {})
+    if not isinstance(alerts, dict) or set(alerts) - _ALERT_KEYS:
+        raise ValueError(f"[metrics_alerts] in {path} takes only {', '.join(sorted(_ALERT_KEYS))}")

@@ -112,6 +112,7 @@ async def _serve(config: AgentConfig) -> None:
         log.warning("marked %d unfinished deploys as interrupted: %s", len(interrupted), ", ".join(interrupted))
     tracker_task = asyncio.create_task(svc.tracker.run())
     await svc.health.start()
+    await svc.metrics.start()
 
     servers: list[tuple[_Server, socket.socket]] = []
     control = uvicorn.Config(create_control_app(svc), log_level="warning", lifespan="off",
@@ -137,6 +138,7 @@ async def _serve(config: AgentConfig) -> None:
     finally:
         await svc.deploys.aclose()
         await svc.health.aclose()
+        await svc.metrics.aclose()
         tracker_task.cancel()
         await asyncio.gather(tracker_task, return_exceptions=True)
         await svc.aclose()

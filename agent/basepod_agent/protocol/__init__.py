@@ -53,6 +53,21 @@ from basepod_agent.protocol.health import (
 from basepod_agent.protocol.health_status import HealthStatus
 from basepod_agent.protocol.meta import EdgeHealth, RuntimeInfo, VersionInfo
 from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
+from basepod_agent.protocol.events import MetricsAlert, MetricsTick
+from basepod_agent.protocol.metrics import (
+    AlertConfig,
+    AlertRecord,
+    AlertReport,
+    AlertSettings,
+    AppMetrics,
+    AppSample,
+    AppSparkline,
+    MetricsRange,
+    MetricsSeries,
+    MetricsStats,
+    MetricsSummary,
+    SeriesStats,
+)
 
 __all__ = [
     "BUILD_LOG_ADAPTER",
@@ -116,4 +131,18 @@ __all__ = [
     "VersionInfo",
     "WhoAmI",
     "parse_dotenv",
+    "AlertConfig",
+    "AlertRecord",
+    "AlertReport",
+    "AlertSettings",
+    "AppMetrics",
+    "AppSample",
+    "AppSparkline",
+    "MetricsAlert",
+    "MetricsRange",
+    "MetricsSeries",
+    "MetricsStats",
+    "MetricsSummary",
+    "MetricsTick",
+    "SeriesStats",
 ]
