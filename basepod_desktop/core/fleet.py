@@ -24,6 +24,7 @@ from basepod_agent.protocol import (
     DeployInfo, DeployStatus, EnvChanged, EnvState, EnvView, Event, GitSource, HealthChanged, HealthConfig,
     HealthHistory, HealthReport, Hello, ImageSource, SourceInfo,
 )
+from basepod_agent.protocol import AlertReport, AlertSettings, AppMetrics, MetricsRange, MetricsSummary
 from basepod_desktop.client import AgentUnreachable, ClientError
 from basepod_desktop.core import paths
 from basepod_desktop.core.connection import (
@@ -236,6 +237,20 @@ class Fleet:
                     resumed = True
                     yield StreamInterrupted(exc.message)
                 await asyncio.sleep(0.5)
+
+    # --- metrics and alerts (dashboard sparklines, the Metrics tab) --------------------
+
+    async def metrics(self, name: str, app: str, range_: MetricsRange) -> AppMetrics:
+        return await self.connection(name).call(lambda c: c.metrics(app, range_))
+
+    async def metrics_summary(self, name: str, range_: MetricsRange, points: int = 60) -> MetricsSummary:
+        return await self.connection(name).call(lambda c: c.metrics_summary(range_, points))
+
+    async def get_alerts(self, name: str, app: str) -> AlertReport:
+        return await self.connection(name).call(lambda c: c.get_alerts(app))
+
+    async def put_alerts(self, name: str, app: str, settings: AlertSettings) -> AlertReport:
+        return await self.connection(name).call(lambda c: c.put_alerts(app, settings))
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
