@@ -116,7 +116,7 @@ def test_live_ticks_carry_every_running_app_and_the_summary_has_sparklines(metri
     assert lines["web"]["cpu"] and lines["web"]["memory"][-1] > 0 and lines["web"]["current"]["app"] == "web"
     assert lines["other"]["current"] is None
     week = metrics_agent.request("GET", "/api/metrics/summary?range=7d", token=mtoken)[1]
-    assert {a["app"]: len(a["t"]) for a in week["apps"]}["web"] == 1  # one 10-minute bucket so far
+    assert 1 <= {a["app"]: len(a["t"]) for a in week["apps"]}["web"] <= 2  # an hourly bucket or two so far
 
 
 def test_a_cpu_alert_fires_once_and_clears_when_the_load_goes(metrics_agent, mtoken, busybox_image, podman_service):

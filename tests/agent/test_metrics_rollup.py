@@ -50,7 +50,7 @@ def test_minute_and_ten_minute_buckets_keep_average_maximum_and_count(db):
     samples = [sample(T0 + i * 10, rng.uniform(0, 200), rng.randrange(10**6, 10**8), rng.randrange(1, 9))
                for i in range(130)]  # 21 min 40 s: three 10-minute buckets, 22 minutes
     feed(MetricsStore(db), samples)
-    for res in (60, 600):
+    for res in (60, 600, 3600):
         buckets = rows(db, res)
         assert sum(b[1] for b in buckets) == len(samples)
         for t, n, cpu, cpu_max, mem, mem_max, rx, pids in buckets:
@@ -118,6 +118,7 @@ def test_retention_prunes_a_few_apps_per_tick_and_bounds_the_table(db):
     assert oldest[0] >= now - 3600 - 120 - slack - step
     assert oldest[60] >= now - 86_400 - 600 - slack - step
     assert oldest[600] >= now - 86_400 - slack - 600 - step
-    kept = {0: 3720, 60: 87_000, 600: 86_400}
+    kept = {0: 3720, 60: 87_000, 600: 86_400, 3600: 86_400}
     bound = sum((keep + slack) // step + 1 for keep in kept.values()) + 1
-    assert per_app <= bound < 3 * 2 * 86_400 // step / 2  # without pruning: 1,440 rows
+    assert oldest[3600] >= now - 86_400 - slack - 3600 - step
+    assert per_app <= bound < 2 * 86_400 // step * 2  # without pruning: 1,488 rows

@@ -1,14 +1,15 @@
-"""Metrics as a time series in SQLite: raw samples, 1-minute and 10-minute roll-ups.
+"""Metrics as a time series in SQLite: raw samples, 1-minute, 10-minute and hourly roll-ups.
 
-Each tick is one transaction: the raw rows, plus an upsert of the open 1-minute and
-10-minute bucket of every sampled app. The open buckets are kept in memory (count,
+Each tick is one transaction: the raw rows, plus an upsert of the open roll-up
+buckets of every sampled app. The open buckets are kept in memory (count,
 sums, maxima), so a roll-up costs no read; a bucket is written on every tick, so the
 coarse ranges are fresh and an agent restart resumes a bucket from its stored row.
 
 Retention is pruned a few apps per tick, round robin, so one tick never pays for the
-whole table: raw rows live an hour, 1-minute rows a day, 10-minute rows
+whole table: raw rows live an hour, 1-minute rows a day, 10-minute and hourly rows
 ``retention_days``. A range reads one resolution: at most 360 raw points (10 s tick),
-1,440 minutes or 1,008 ten-minute buckets per app.
+1,440 minutes or 1,008 ten-minute buckets per app; dashboard sparklines read the next
+coarser one (hourly rows for a week).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from basepod_agent.protocol.metrics import MetricsRange, MetricsSeries, MetricsS
 from basepod_agent.store.database import Database
 
 RAW = 0
-RESOLUTIONS = (60, 600)
+RESOLUTIONS = (60, 600, 3600)
 RANGE_SECONDS = {MetricsRange.HOUR: 3600, MetricsRange.DAY: 86_400, MetricsRange.WEEK: 7 * 86_400}
 RANGE_RES = {MetricsRange.HOUR: RAW, MetricsRange.DAY: 60, MetricsRange.WEEK: 600}
+SPARK_RES = {MetricsRange.HOUR: 60, MetricsRange.DAY: 600, MetricsRange.WEEK: 3600}
 KEEP_SECONDS = {RAW: 3600 + 120, 60: 86_400 + 600}
 PRUNE_APPS_PER_TICK = 5
 COLUMNS = ("n", "cpu", "cpu_max", "mem", "mem_max", "mem_limit", "rx", "tx", "rd", "wr", "pids")
@@ -101,7 +103,7 @@ def raw_row(app_id: int, s: Sample) -> dict:
 class MetricsStore:
     def __init__(self, db: Database, retention_days: float = 14.0) -> None:
         self.db = db
-        self.keep = {**KEEP_SECONDS, 600: int(retention_days * 86_400)}
+        self.keep = {**KEEP_SECONDS, 600: int(retention_days * 86_400), 3600: int(retention_days * 86_400)}
         self._open: dict[tuple[int, int], Bucket] = {}
         self._prune_cursor = itertools.count()
 
@@ -178,7 +180,11 @@ class MetricsStore:
 
     def sparklines(self, app_ids: list[int], range_: MetricsRange, now: float, points: int
                    ) -> tuple[int, dict[int, tuple[list[int], list[float], list[float]]]]:
-        """Sample-weighted CPU and memory averages of many apps in ``points`` buckets, one query."""
+        """Sample-weighted CPU and memory averages of many apps in ``points`` buckets, one query.
+
+        Read from a resolution a step coarser than the range's own (hourly rows for a
+        week), so 100 apps cost thousands of rows, not a hundred thousand.
+        """
         span = RANGE_SECONDS[range_]
         bucket = max(60, span // points)
         since = int(now - span)
@@ -190,7 +196,7 @@ class MetricsStore:
             rows = s.connection().exec_driver_sql(
                 f"SELECT app_id, t / ? * ? AS b, sum(cpu * n) / sum(n), sum(mem * n) / sum(n) FROM metric_points "
                 f"WHERE app_id IN ({marks}) AND res = ? AND t >= ? GROUP BY app_id, b ORDER BY app_id, b",
-                (bucket, bucket, *app_ids, RANGE_RES[range_], since)).fetchall()
+                (bucket, bucket, *app_ids, SPARK_RES[range_], since)).fetchall()
         for app_id, b, cpu, mem in rows:
             t, c, m = out[app_id]
             t.append(b)

@@ -26,8 +26,10 @@ def level_color(level: str | None) -> QColor:
 
 def paint_sparkline(painter: QPainter, box: QRectF, values: list[float], color: QColor, top: float | None) -> None:
     """The line scaled into ``box``; ``top`` fixes the scale (the limit) so a full cap reads as full."""
-    if len(values) < 2:
+    if not values:
         return
+    if len(values) == 1:  # a fresh app: one bucket so far, drawn as a level line
+        values = values * 2
     peak = max(top or 0.0, max(values), 1e-9)
     step = box.width() / (len(values) - 1)
     path = QPainterPath()

@@ -52,7 +52,8 @@ def test_dashboard_rows_show_live_sparklines_and_usage_against_the_limit(ui, mak
     def usage(name, col):
         return model.index(_row(page, name), col).data(USAGE_ROLE)
 
-    ui.wait_until(lambda: len(usage("burn", COL_CPU).values) >= 2 and usage("capped", COL_MEMORY).limit,
+    ui.wait_until(lambda: usage("burn", COL_CPU).values and usage("burn", COL_CPU).current
+                  and usage("capped", COL_MEMORY).limit,
                   timeout=40, what="sparklines from live ticks")
     burn, capped = usage("burn", COL_CPU), usage("capped", COL_MEMORY)
     assert burn.current > usage("web", COL_CPU).current and burn.text.endswith("%") and burn.limit is None
