@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from harness.agent import admin_token, start_configured
 from harness.system import wait_until
 from test_health import EventRecorder
 
@@ -28,18 +29,12 @@ def no_leftover_containers(podman_service):
 
 @pytest.fixture
 def metrics_agent(agent_factory):
-    agent = agent_factory(start=False, extra_args=FAST_STOP)
-    agent.state_dir.mkdir(parents=True, exist_ok=True)
-    (agent.state_dir / "agent.toml").write_text("metrics_interval = 1\n")
-    return agent.start()
+    return start_configured(agent_factory, "metrics_interval = 1\n", extra_args=FAST_STOP)
 
 
 @pytest.fixture
 def mtoken(metrics_agent):
-    status, body = metrics_agent.request("POST", "/api/auth/login", {"email": metrics_agent.admin_email,
-                                                                      "password": metrics_agent.admin_password})
-    assert status == 200, body
-    return body["token"]
+    return admin_token(metrics_agent)
 
 
 def create(agent, token, name, image, command=None):
@@ -146,12 +141,9 @@ def test_a_cpu_alert_fires_once_and_clears_when_the_load_goes(metrics_agent, mto
 
 
 def test_alert_defaults_come_from_agent_toml_and_an_app_can_go_back_to_them(agent_factory, busybox_image):
-    agent = agent_factory(start=False, extra_args=FAST_STOP)
-    agent.state_dir.mkdir(parents=True, exist_ok=True)
-    (agent.state_dir / "agent.toml").write_text("[metrics_alerts]\ncpu_percent = 85\nfor_seconds = 600\n")
-    agent.start()
-    token = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
-                                                      "password": agent.admin_password})[1]["token"]
+    agent = start_configured(agent_factory, "[metrics_alerts]\ncpu_percent = 85\nfor_seconds = 600\n",
+                             extra_args=FAST_STOP)
+    token = admin_token(agent)
     create(agent, token, "web", busybox_image)
     report = agent.request("GET", "/api/apps/web/alerts", token=token)[1]
     assert report["inherited"] and report["config"]["cpu_percent"] == 85 and report["config"]["for_seconds"] == 600

@@ -6,16 +6,14 @@ import json
 
 import pytest
 
+from harness.agent import start_configured
 from harness.system import wait_until
 from test_cli_over_ssh import Bp, add_server
 
 
 @pytest.fixture
 def cli(tmp_path, sshd_server, agent_factory, busybox_image, podman_service):
-    agent = agent_factory(start=False, extra_args=["--stop-timeout", "1"])
-    agent.state_dir.mkdir(parents=True, exist_ok=True)
-    (agent.state_dir / "agent.toml").write_text("metrics_interval = 1\n")
-    agent.start()
+    agent = start_configured(agent_factory, "metrics_interval = 1\n", extra_args=["--stop-timeout", "1"])
     bp = Bp(tmp_path, sshd_server.known_hosts_path)
     add_server(bp, sshd_server, agent)
     bp("login", "--email", agent.admin_email, "--password-stdin", input=agent.admin_password + "\n")

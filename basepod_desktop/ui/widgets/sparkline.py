@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from basepod_desktop.core.metrics_feed import Usage
 from basepod_desktop.ui import theme
+from basepod_desktop.ui.widgets.health import paint_cell_background
 
 USAGE_ROLE = Qt.ItemDataRole.UserRole + 21  # a core.metrics_feed.Usage
 LINE_WIDTH = 56
@@ -57,11 +58,7 @@ def paint_bar(painter: QPainter, box: QRectF, ratio: float, color: QColor) -> No
 
 class UsageDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        if opt.widget is not None:
-            opt.widget.style().drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        paint_cell_background(self, painter, option, index)
         usage: Usage | None = index.data(USAGE_ROLE)
         if usage is None:
             return

@@ -10,7 +10,8 @@ from basepod_agent.protocol import MetricsRange
 from basepod_desktop.ui.apps_model import COL_CPU, COL_MEMORY
 from basepod_desktop.ui.widgets.sparkline import USAGE_ROLE
 
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, open_app_on_local_agent
+from conftest import open_app_on_local_agent
+from harness.agent import admin_token, start_configured
 
 BURN = ["sh", "-c", "while [ ! -e /tmp/calm ]; do :; done; exec /bin/httpd -f -p 8080 -h /www"]
 NAMES = ("web", "burn", "capped", "idle")
@@ -18,12 +19,8 @@ NAMES = ("web", "burn", "capped", "idle")
 
 @pytest.fixture
 def metrics_agent(agent_factory, busybox_image, podman_service):
-    agent = agent_factory(start=False, extra_args=["--stop-timeout", "1"])
-    agent.state_dir.mkdir(parents=True, exist_ok=True)
-    (agent.state_dir / "agent.toml").write_text("metrics_interval = 1\n")
-    agent.start()
-    token = agent.request("POST", "/api/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})[1]["token"]
-    agent.token = token
+    agent = start_configured(agent_factory, "metrics_interval = 1\n", extra_args=["--stop-timeout", "1"])
+    agent.token = token = admin_token(agent)
     for name, command in (("web", None), ("burn", BURN), ("capped", None), ("idle", None)):
         status, body = agent.request("POST", "/api/apps", {"name": name, "image": busybox_image, "port": 8080,
                                                            "command": command}, token=token)
