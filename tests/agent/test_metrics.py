@@ -132,7 +132,7 @@ def test_a_cpu_alert_fires_once_and_clears_when_the_load_goes(metrics_agent, mto
     alerts = [(e.metric, e.state) for e in events.events if e.type == "metrics_alert"]
     assert alerts == [("cpu", "fired"), ("cpu", "cleared")]
     first = next(e for e in events.events if e.type == "metrics_alert")
-    assert first.app == "burn" and first.threshold == 5 and first.value > 5
+    assert first.app == "burn" and first.threshold == 5 and first.value > 5 and "of the host's" in first.message
     report = metrics_agent.request("GET", "/api/apps/burn/alerts", token=mtoken)[1]
     assert report["active"] == [] and report["recent"][0]["cleared_at"] and report["recent"][0]["value"] > 5
     assert [r[:2] for r in activity(metrics_agent, "metrics.alert")] == [("metrics", "burn")]
@@ -180,3 +180,18 @@ def test_deleting_an_app_deletes_its_metrics(metrics_agent, mtoken, busybox_imag
     metrics_agent.request("DELETE", "/api/apps/web", token=mtoken)
     with sqlite3.connect(metrics_agent.state_dir / "agent.db") as db:
         assert db.execute("SELECT count(*) FROM metric_points").fetchone()[0] == 0
+
+
+def test_stored_points_survive_an_agent_restart_and_collection_resumes(metrics_agent, mtoken, busybox_image):
+    create(metrics_agent, mtoken, "web", busybox_image)
+    before = points(metrics_agent, mtoken, "web", 3)["series"]["t"]
+    day_before = metrics(metrics_agent, mtoken, "web", "24h")["series"]
+    metrics_agent.restart()
+    after = points(metrics_agent, mtoken, "web", len(before) + 2)["series"]["t"]
+    assert after[:len(before)] == before and after[-1] > before[-1]
+    day = metrics(metrics_agent, mtoken, "web", "24h")["series"]
+    assert day["t"][0] == day_before["t"][0]  # the minute bucket resumed from its stored row
+    with sqlite3.connect(metrics_agent.state_dir / "agent.db") as db:
+        samples, weight = db.execute("SELECT (SELECT count(*) FROM metric_points WHERE res = 0), "
+                                     "(SELECT sum(n) FROM metric_points WHERE res = 3600)").fetchone()
+    assert weight == samples  # every raw sample is counted once in the hourly buckets

@@ -116,8 +116,9 @@ class MetricsService:
         if samples:
             await asyncio.to_thread(self.store.write, samples, slot)
         self.bus.publish(MetricsTick(at=at_from(slot), interval_seconds=self.interval, samples=live))
-        shares = {app: self._shares(app, running[app], s) for app, s in samples.items()}
-        await asyncio.to_thread(self.alerts.observe, shares, set(running), slot)
+        shares = {app: self._shares(running[app], s) for app, s in samples.items()}
+        bases = {app: self._bases(running[app], s) for app, s in samples.items()}
+        await asyncio.to_thread(self.alerts.observe, shares, set(running), slot, bases)
 
     def _sample(self, t: int, now: ContainerStats) -> Sample | None:
         before = self._previous.get(now.id)
@@ -131,9 +132,14 @@ class MetricsService:
             rd=rate(now.block_read, before.block_read, seconds), wr=rate(now.block_write, before.block_write, seconds),
             pids=now.pids)
 
-    def _shares(self, app: str, cid: str, s: Sample) -> tuple[float, float]:
+    def _shares(self, cid: str, s: Sample) -> tuple[float, float]:
         cores = self.cpu_limit_of(cid) or self.host_cpus
         return s.cpu / cores, s.mem / (s.mem_limit or self.host_memory) * 100
+
+    def _bases(self, cid: str, s: Sample) -> tuple[str, str]:
+        cores = self.cpu_limit_of(cid)
+        return (f"its {cores:g} CPU limit" if cores else f"the host's {self.host_cpus:g} cores",
+                f"its {s.mem_limit / 2**20:.0f} MiB limit" if s.mem_limit else "the host's memory")
 
     def cpu_limit_of(self, cid: str | None) -> float | None:
         entry = self._cpu_limits.get(cid) if cid else None

@@ -53,6 +53,7 @@ class MetricsAlerts:
         self.db, self.bus, self.defaults = db, bus, defaults
         self.own: dict[str, AlertConfig] = {}
         self.watches: dict[tuple[str, AlertMetric], Watch] = {}
+        self._bases: dict[str, tuple[str, str]] = {}
 
     def load(self) -> None:
         with self.db.session() as s:
@@ -69,12 +70,15 @@ class MetricsAlerts:
 
     # --- evaluation (the collector calls this once per tick) ------------------------------
 
-    def observe(self, shares: dict[str, tuple[float, float]], running: set[str], now: float) -> None:
+    def observe(self, shares: dict[str, tuple[float, float]], running: set[str], now: float,
+                bases: dict[str, tuple[str, str]] | None = None) -> None:
         """``shares``: app -> (CPU, memory) in percent of what the app may use.
 
         A running app without a share this tick (its container was just replaced) keeps
-        its state; an app no longer running clears its alerts.
+        its state; an app no longer running clears its alerts. ``bases`` names what each
+        percentage is of ("its 0.5 CPU limit", "the host's 2 cores"), for the message.
         """
+        self._bases = bases or {}
         for app, values in shares.items():
             config = self.config_for(app)
             for metric, value in zip(METRICS, values):
@@ -113,7 +117,8 @@ class MetricsAlerts:
 
     def _fire(self, app: str, metric: AlertMetric, watch: Watch, value: float, limit: float, now: float) -> None:
         at = at_from(now)
-        message = f"{metric} at {value:.0f}% (over {limit:g}% for {now - watch.over_since:.0f} s)"
+        basis = self._bases.get(app, ("its limit", "its limit"))[METRICS.index(metric)]
+        message = f"{metric} at {value:.0f}% of {basis} (over {limit:g}% for {now - watch.over_since:.0f} s)"
         with self.db.session() as s:
             row = MetricAlertRow(app_id=app_row(s, app).id, metric=metric, threshold=limit, value=value,
                                  fired_at=at)

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from basepod_agent.protocol import AppMetrics, MetricsRange, MetricsTick
+from basepod_agent.protocol import AlertReport, AppMetrics, MetricsAlert, MetricsRange, MetricsTick
 from basepod_desktop.core.metrics_feed import human_bytes, usage_level, with_gaps
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.pages.dashboard_metrics import RANGES
@@ -39,6 +39,7 @@ class MetricsTab(LiveTab):
         self.server: Optional[str] = None
         self.app: Optional[str] = None
         self.metrics: Optional[AppMetrics] = None
+        self.alerts: Optional[AlertReport] = None
         self._loading = False
         self._again = False
         outer = QVBoxLayout(self)
@@ -62,6 +63,11 @@ class MetricsTab(LiveTab):
         self.readout.setObjectName("Muted")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.readout)
+        self.alert_line = QLabel()
+        self.alert_line.setObjectName("Muted")
+        self.alert_line.setTextFormat(Qt.TextFormat.RichText)
+        self.alert_line.setToolTip("Set with: bp alerts APP set --cpu 90 --memory 90 --for 5m")
+        outer.addWidget(self.alert_line)
         self.stack = QStackedWidget()
         outer.addWidget(self.stack, 1)
         self.empty = EmptyState(app_icon(color=theme.colors().border), "No metrics yet",
@@ -185,10 +191,35 @@ class MetricsTab(LiveTab):
             landed()
             return background
 
-        self.ctx.tasks.run(self.ctx.fleet.metrics(server, app, range_), what=f"Could not load the metrics of {app}",
-                           on_success=done, on_error=failed, background=background)
+        async def load():
+            return await self.ctx.fleet.metrics(server, app, range_), await self.ctx.fleet.get_alerts(server, app)
+
+        def both(result) -> None:
+            metrics, self.alerts = result
+            self._render_alerts()
+            done(metrics)
+
+        self.ctx.tasks.run(load(), what=f"Could not load the metrics of {app}", on_success=both, on_error=failed,
+                           background=background)
+
+    def _render_alerts(self) -> None:
+        r = self.alerts
+        if r is None:
+            return
+        c = r.config
+        watched = [f"{name} above {value:g}%" for name, value in (("CPU", c.cpu_percent), ("memory", c.memory_percent))
+                   if value is not None]
+        text = (f"Alerts: {' or '.join(watched)} for {c.for_seconds} s" if c.enabled and watched
+                else "Alerts: off") + (" (server defaults)" if r.inherited else "")
+        danger = theme.colors().danger
+        for a in r.active:
+            text += (f" · <span style='color:{danger}'>{a.metric} over {a.threshold:g}% since "
+                     f"{a.fired_at.astimezone():%H:%M}</span>")
+        self.alert_line.setText(text)
 
     def _event(self, server: str, event) -> None:
+        if isinstance(event, MetricsAlert) and (server, event.app) == (self.server, self.app) and self.isVisible():
+            self.reload(background=True)
         if not isinstance(event, MetricsTick) or server != self.server or self.metrics is None:
             return
         sample = next((s for s in event.samples if s.app == self.app), None)

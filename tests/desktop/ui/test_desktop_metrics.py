@@ -110,5 +110,12 @@ def test_an_alert_raises_a_notice_and_its_recovery_another(ui, make_app, metrics
     app = open_app_on_local_agent(ui, make_app, metrics_agent)
     titles = lambda: [n.title for n in app.ctx.notifier.history]  # noqa: E731
     ui.wait_until(lambda: "burn: high cpu" in titles(), timeout=30, what="the alert notice")
+    app.window.show_app("box", "burn")
+    tab = app.window.detail.metrics_tab
+    app.window.detail.tabs.setCurrentWidget(tab)
+    ui.wait_until(lambda: "over 5% since" in tab.alert_line.text(), what="the active alert on the Metrics tab")
+    assert tab.alert_line.text().startswith("Alerts: CPU above 5% for 1 s")
+    app.window.resize(1200, 860)
+    ui.screenshot(app.window, "metrics-tab-alert")
     podman_service.cli("exec", "basepod-burn", "touch", "/tmp/calm")
     ui.wait_until(lambda: "burn: cpu back to normal" in titles(), timeout=30, what="the recovery notice")
