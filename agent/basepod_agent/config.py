@@ -102,3 +102,13 @@ def _check_metrics(values: dict, path: Path) -> None:
     alerts = values.get("metrics_alerts", {})
     if not isinstance(alerts, dict) or set(alerts) - _ALERT_KEYS:
         raise ValueError(f"[metrics_alerts] in {path} takes only {', '.join(sorted(_ALERT_KEYS))}")
+    for key in ("cpu_percent", "memory_percent"):
+        value = alerts.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 < value <= 100):
+            raise ValueError(f"[metrics_alerts] {key} in {path} must be a percentage above 0, at most 100")
+    hold = alerts.get("for_seconds", 300)
+    if isinstance(hold, bool) or not isinstance(hold, int) or not 0 <= hold <= 86_400:
+        raise ValueError(f"[metrics_alerts] for_seconds in {path} must be whole seconds, 0-86400")
+    if not isinstance(alerts.get("enabled", True), bool):
+        raise ValueError(f"[metrics_alerts] enabled in {path} must be true or false")

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
+from basepod_agent.config import load_config
 from basepod_agent.protocol.metrics import AlertConfig, AlertSettings
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.metrics_alerts import MetricsAlerts
@@ -65,3 +68,16 @@ def test_switching_an_app_off_clears_its_alert_and_stops_watching(db):  # noqa: 
     alerts.configure("admin@example.com", "a", AlertSettings(config=AlertConfig(enabled=False)))
     run(alerts, [90, 90])
     assert bus.events == [("cpu", "fired"), ("cpu", "cleared")]
+
+
+def test_bad_metrics_settings_in_agent_toml_are_refused_naming_the_key(tmp_path):
+    for text, word in (("metrics_interval = 0.1", "metrics_interval"),
+                       ("[metrics_alerts]\ncpu_percent = 150", "cpu_percent"),
+                       ("[metrics_alerts]\nfor_seconds = '5m'", "for_seconds"),
+                       ("[metrics_alerts]\ncpu = 90", "takes only")):
+        (tmp_path / "agent.toml").write_text(text + "\n")
+        with pytest.raises(ValueError, match=word):
+            load_config(tmp_path)
+    (tmp_path / "agent.toml").write_text("metrics_interval = 5\n[metrics_alerts]\nmemory_percent = 95\n")
+    config = load_config(tmp_path)
+    assert config.metrics_interval == 5 and config.metrics_alerts == {"memory_percent": 95}
