@@ -55,7 +55,6 @@ class MetricsService:
         self.store = MetricsStore(db, config.metrics_retention_days)
         self.alerts = MetricsAlerts(db, bus, defaults_from(config.metrics_alerts))
         self.latest: dict[str, AppSample] = {}
-        self.tick_seconds: list[float] = []  # wall time of recent ticks, for the benchmark
         self.host_memory, self.host_cpus = host_memory(), float(os.cpu_count() or 1)
         self._previous: dict[str, ContainerStats] = {}  # by container id
         self._cpu_limits: dict[str, tuple[float | None, float]] = {}  # container id -> (cores, checked at)
@@ -72,17 +71,14 @@ class MetricsService:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             now = time.time()
             slot = math.floor(now / self.interval + 1) * self.interval
             await asyncio.sleep(slot - now)
-            started = loop.time()
             try:
                 await self.tick(slot)
             except Exception:
                 log.exception("metrics tick failed")
-            self.tick_seconds = [*self.tick_seconds[-999:], loop.time() - started]
 
     async def tick(self, slot: float) -> None:
         """Collect, store, publish and check alerts for one grid slot."""
