@@ -157,6 +157,27 @@ def queries(apps: int) -> None:
           f"then flat   (goal <= 5 MB)")
 
 
+def api_queries(apps: int) -> None:
+    """The same two reads through a real agent's control API (HTTP over its Unix socket)."""
+    podman = PodmanService(short_tmpdir("bp-bench-pod-"))
+    podman.start()
+    agent = AgentProcess(short_tmpdir("bp-bench-q-"), podman, edge=False, port_range="27200-27399")
+    try:
+        agent._init()
+        synthetic_week(Database(agent.state_dir / "agent.db"), apps, int(time.time()))
+        agent.start()
+        token = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
+                                                          "password": agent.admin_password})[1]["token"]
+        one = timed(lambda: agent.request("GET", f"/api/apps/app{random.randrange(apps)}/metrics?range=7d",
+                                          token=token), 100)
+        many = timed(lambda: agent.request("GET", "/api/metrics/summary?range=7d", token=token), 30)
+    finally:
+        agent.stop()
+        podman.destroy()
+    print(f"through the API: 7-day query p50 {percentile(one, 50):.2f} ms  p99 {percentile(one, 99):.2f} ms; "
+          f"{apps} sparklines p50 {percentile(many, 50):.2f} ms  p99 {percentile(many, 99):.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--containers", type=int, default=50)
@@ -166,6 +187,7 @@ def main() -> None:
     parser.add_argument("--skip-collector", action="store_true")
     args = parser.parse_args()
     queries(args.apps)
+    api_queries(args.apps)
     if not args.skip_collector:
         collector(args.containers, args.interval, args.seconds)
 

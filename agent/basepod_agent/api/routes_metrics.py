@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from basepod_agent.api.deps import Caller, caller, require, services
 from basepod_agent.protocol.auth import Role
@@ -13,16 +15,21 @@ router = APIRouter(prefix="/api")
 deployer = require(Role.DEPLOYER)
 
 
+def _json(model: BaseModel) -> Response:
+    """Serialised once: FastAPI would dump and re-validate thousands of numbers per series."""
+    return Response(content=model.model_dump_json(), media_type="application/json")
+
+
 @router.get("/apps/{name}/metrics", response_model=AppMetrics)
 async def app_metrics(name: str, range: MetricsRange = Query(MetricsRange.HOUR), _: Caller = Depends(caller),
-                      svc: AgentServices = Depends(services)) -> AppMetrics:
-    return svc.metrics.app_metrics(name, range)
+                      svc: AgentServices = Depends(services)) -> Response:
+    return _json(svc.metrics.app_metrics(name, range))
 
 
 @router.get("/metrics/summary", response_model=MetricsSummary)
 async def metrics_summary(range: MetricsRange = Query(MetricsRange.HOUR), points: int = Query(60),
-                          _: Caller = Depends(caller), svc: AgentServices = Depends(services)) -> MetricsSummary:
-    return svc.metrics.summary(range, points)
+                          _: Caller = Depends(caller), svc: AgentServices = Depends(services)) -> Response:
+    return _json(svc.metrics.summary(range, points))
 
 
 @router.get("/apps/{name}/alerts", response_model=AlertReport)
