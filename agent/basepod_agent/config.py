@@ -52,6 +52,9 @@ class AgentConfig:
     cutover_timeout: float = 60.0  # the new version must be healthy within this
     routing_check_interval: float = 2.0  # how often Caddy's routes are checked and re-applied
     keep_releases: int = 5
+    metrics_interval: float = 10.0  # seconds between collector ticks (one Podman stats call each)
+    metrics_retention_days: float = 14.0  # how long 10-minute points are kept
+    metrics_alerts: dict = field(default_factory=dict)  # [metrics_alerts]: default alert thresholds
 
     @property
     def key_path(self) -> Path:
@@ -110,7 +113,30 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
         raise ValueError(f"public_url {public_url!r} must start with https:// (or http://)")
     if values.get("tls_mode", "auto") not in TLS_MODES:
         raise ValueError(f"tls_mode must be one of {', '.join(TLS_MODES)}")
+    _check_metrics(values, path)
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])
     return AgentConfig(state_dir=state_dir, **values)
+
+
+_ALERT_KEYS = {"enabled", "cpu_percent", "memory_percent", "for_seconds"}
+
+
+def _check_metrics(values: dict, path: Path) -> None:
+    interval = values.get("metrics_interval", 10.0)
+    if not isinstance(interval, (int, float)) or not 1 <= interval <= 3600:
+        raise ValueError(f"metrics_interval in {path} must be between 1 and 3600 seconds")
+    alerts = values.get("metrics_alerts", {})
+    if not isinstance(alerts, dict) or set(alerts) - _ALERT_KEYS:
+        raise ValueError(f"[metrics_alerts] in {path} takes only {', '.join(sorted(_ALERT_KEYS))}")
+    for key in ("cpu_percent", "memory_percent"):
+        value = alerts.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 < value <= 100):
+            raise ValueError(f"[metrics_alerts] {key} in {path} must be a percentage above 0, at most 100")
+    hold = alerts.get("for_seconds", 300)
+    if isinstance(hold, bool) or not isinstance(hold, int) or not 0 <= hold <= 86_400:
+        raise ValueError(f"[metrics_alerts] for_seconds in {path} must be whole seconds, 0-86400")
+    if not isinstance(alerts.get("enabled", True), bool):
+        raise ValueError(f"[metrics_alerts] enabled in {path} must be true or false")

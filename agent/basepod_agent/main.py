@@ -113,6 +113,7 @@ async def _serve(config: AgentConfig) -> None:
     tracker_task = asyncio.create_task(svc.tracker.run())
     await svc.routing.start()
     await svc.health.start()
+    await svc.metrics.start()
 
     servers: list[tuple[_Server, socket.socket]] = []
     control = uvicorn.Config(create_control_app(svc), log_level="warning", lifespan="off",
@@ -139,6 +140,7 @@ async def _serve(config: AgentConfig) -> None:
     finally:
         await svc.deploys.aclose()
         await svc.health.aclose()
+        await svc.metrics.aclose()
         tracker_task.cancel()
         await asyncio.gather(tracker_task, return_exceptions=True)
         await svc.aclose()

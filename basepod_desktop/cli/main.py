@@ -10,7 +10,7 @@ import sys
 from pydantic import ValidationError
 
 from basepod_agent.protocol import AGENT_VERSION
-from basepod_desktop.cli import apps, auth, deploys, env, exitcodes, health, routing, servers, webhooks
+from basepod_desktop.cli import apps, auth, deploys, env, exitcodes, health, metrics, routing, servers, webhooks
 from basepod_desktop.cli.context import Context, NoServer
 from basepod_desktop.cli.output import err
 from basepod_desktop.client import AuthRequired, ClientError
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploys.register(sub)
     webhooks.register(sub)
     routing.register(sub)
+    metrics.register(sub)
     return parser
 
 

@@ -54,6 +54,7 @@ from basepod_agent.protocol.webhooks import (
     WebhookDelivery, WebhookDeliveryList, WebhookSecret, WebhookSetup, WebhookSetupResult, WebhookStatus,
 )
 from basepod_agent.protocol.routing import AppDomains, DomainsUpdate, ReleaseList, RollbackRequest
+from basepod_agent.protocol import AlertReport, AlertSettings, AppMetrics, MetricsRange, MetricsSummary
 from basepod_desktop.client.errors import (
     AgentUnreachable,
     ApiError,
@@ -325,6 +326,20 @@ class AgentClient:
 
     async def rollback(self, name: str, version: str | None = None) -> DeployCreated:
         return await self._request("POST", f"{_app(name)}/rollback", DeployCreated, RollbackRequest(version=version))
+    # --- metrics and alerts ----------------------------------------------------------
+
+    async def metrics(self, name: str, range_: MetricsRange = MetricsRange.HOUR) -> AppMetrics:
+        return await self._request("GET", f"{_app(name)}/metrics", AppMetrics, params={"range": range_.value})
+
+    async def metrics_summary(self, range_: MetricsRange = MetricsRange.HOUR, points: int = 60) -> MetricsSummary:
+        return await self._request("GET", "/api/metrics/summary", MetricsSummary,
+                                   params={"range": range_.value, "points": points})
+
+    async def get_alerts(self, name: str) -> AlertReport:
+        return await self._request("GET", f"{_app(name)}/alerts", AlertReport)
+
+    async def put_alerts(self, name: str, settings: AlertSettings) -> AlertReport:
+        return await self._request("PUT", f"{_app(name)}/alerts", AlertReport, settings)
 
 
 def _app(name: str) -> str:

@@ -25,6 +25,7 @@ from basepod_agent.protocol import (
     HealthHistory, HealthReport, Hello, ImageSource, SourceInfo,
 )
 from basepod_agent.protocol.routing import AppDomains, ReleaseList
+from basepod_agent.protocol import AlertReport, AlertSettings, AppMetrics, MetricsRange, MetricsSummary
 from basepod_desktop.client import AgentUnreachable, ClientError
 from basepod_desktop.core import paths
 from basepod_desktop.core.connection import (
@@ -249,6 +250,20 @@ class Fleet:
 
     async def set_domains(self, name: str, app: str, domains: list[str]) -> AppDomains:
         return await self.connection(name).call(lambda c: c.set_domains(app, domains))
+
+    # --- metrics and alerts (dashboard sparklines, the Metrics tab) --------------------
+
+    async def metrics(self, name: str, app: str, range_: MetricsRange) -> AppMetrics:
+        return await self.connection(name).call(lambda c: c.metrics(app, range_))
+
+    async def metrics_summary(self, name: str, range_: MetricsRange, points: int = 60) -> MetricsSummary:
+        return await self.connection(name).call(lambda c: c.metrics_summary(range_, points))
+
+    async def get_alerts(self, name: str, app: str) -> AlertReport:
+        return await self.connection(name).call(lambda c: c.get_alerts(app))
+
+    async def put_alerts(self, name: str, app: str, settings: AlertSettings) -> AlertReport:
+        return await self.connection(name).call(lambda c: c.put_alerts(app, settings))
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

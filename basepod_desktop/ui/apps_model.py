@@ -17,11 +17,15 @@ from basepod_desktop.core.profiles import ServerProfile
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.widgets.health import HEALTH_ROLE, RESTART_ROLE
 from basepod_desktop.ui.widgets.status import STATUS_ROLE
+from basepod_desktop.core.metrics_feed import MetricsFeed, Usage, cpu_usage, memory_usage
+from basepod_desktop.ui.widgets.sparkline import USAGE_ROLE
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 APP_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("Name", "Status", "Health", "Image", "URL", "Uptime")
 COL_NAME, COL_STATUS, COL_HEALTH, COL_IMAGE, COL_URL, COL_UPTIME = range(len(COLUMNS))
+COLUMNS = COLUMNS + ("CPU", "Memory")
+COL_CPU, COL_MEMORY = len(COLUMNS) - 2, len(COLUMNS) - 1
 _HEALTH_ORDER = {"red": 0, "yellow": 1, "green": 2}
 _STATUS_ORDER = {AppStatus.EXITED: 0, AppStatus.MISSING: 1, AppStatus.RUNNING: 2, AppStatus.PAUSED: 3,
                  AppStatus.CREATED: 4, AppStatus.STOPPED: 5, AppStatus.UNKNOWN: 6}
@@ -53,6 +57,7 @@ class AppsTableModel(QAbstractTableModel):
         self._apps: list[AppInfo] = []
         self._profile: Optional[ServerProfile] = None
         self.stale = False
+        self.feed = MetricsFeed()
 
     def set_apps(self, profile: Optional[ServerProfile], apps: list[AppInfo], stale: bool = False) -> None:
         """Replace the rows; a same-shaped update keeps the selection (no model reset)."""
@@ -101,6 +106,8 @@ class AppsTableModel(QAbstractTableModel):
         col = index.column()
         if role == APP_ROLE:
             return app
+        if col in (COL_CPU, COL_MEMORY):
+            return self._usage_data(app, col, role)
         if role == STATUS_ROLE:
             return app.status.value
         if role == HEALTH_ROLE:
@@ -132,6 +139,30 @@ class AppsTableModel(QAbstractTableModel):
             font.setWeight(QFont.Weight.DemiBold)
             return font
         return None
+
+    def usage(self, app: AppInfo, col: int) -> Usage:
+        line = self.feed.lines.get(app.name)
+        return cpu_usage(line, app) if col == COL_CPU else memory_usage(line, app)
+
+    def _usage_data(self, app: AppInfo, col: int, role) -> Any:
+        if role not in (USAGE_ROLE, SORT_ROLE, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.DisplayRole):
+            return None
+        usage = self.usage(app, col)
+        if role == USAGE_ROLE:
+            return usage
+        if role == SORT_ROLE:
+            return usage.current if usage.current is not None else -1.0
+        if role == Qt.ItemDataRole.ToolTipRole:
+            span = f"last {self.feed.range.value}"
+            cap = "" if usage.limit else " · no limit set"
+            return f"{COLUMNS[col]} {usage.text} now · {span}{cap}"
+        return usage.text
+
+    def metrics_changed(self, names: Optional[set[str]] = None) -> None:
+        """Repaint the CPU and memory cells (of ``names``, or of every row)."""
+        rows = [i for i, a in enumerate(self._apps) if names is None or a.name in names]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), COL_CPU), self.index(max(rows), COL_MEMORY))
 
     def _display(self, app: AppInfo, col: int) -> str:
         if col == COL_NAME:

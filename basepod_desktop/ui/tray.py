@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from basepod_agent.protocol import AppStateChanged, DeployChanged, DeployStatus, HealthChanged, HealthStatus
+from basepod_agent.protocol import MetricsAlert
 from basepod_desktop.core.connection import ConnectionStatus, ConnState
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.context import UiContext
@@ -135,6 +136,15 @@ class Tray(QObject):
                         level="error")
         elif isinstance(event, DeployChanged) and event.status.finished:
             self._deploy_finished(name, event)
+        elif isinstance(event, MetricsAlert):
+            self._metrics_alert(name, event)
+
+    def _metrics_alert(self, name: str, event: MetricsAlert) -> None:
+        where = f"on {self.ctx.display_name(name)}: {event.message}"
+        if event.state == "fired":
+            self.notify(f"{event.app}: high {event.metric}", where, level="warning")
+        else:
+            self.notify(f"{event.app}: {event.metric} back to normal", where, level="success")
 
     def _deploy_finished(self, name: str, event: DeployChanged) -> None:
         where = f"on {self.ctx.display_name(name)} · deploy {event.id}"

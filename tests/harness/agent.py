@@ -190,3 +190,19 @@ def agent_request(
         return status, jsonlib.loads(data)
     except ValueError:
         return status, data.decode(errors="replace")
+
+
+def start_configured(make, toml: str, **kwargs) -> AgentProcess:
+    """An agent from the ``agent_factory`` fixture with ``agent.toml`` written before it starts."""
+    agent = make(start=False, **kwargs)
+    agent.state_dir.mkdir(parents=True, exist_ok=True)
+    (agent.state_dir / "agent.toml").write_text(toml)
+    return agent.start()
+
+
+def admin_token(agent: AgentProcess) -> str:
+    status, body = agent.request("POST", "/api/auth/login", {"email": agent.admin_email,
+                                                             "password": agent.admin_password})
+    if status != 200:
+        raise RuntimeError(f"admin login failed: {status} {body}")
+    return body["token"]

@@ -65,6 +65,21 @@ from basepod_agent.protocol.webhooks import (
     WebhookStatus,
 )
 from basepod_agent.protocol.routing import AppDomains, DomainsUpdate, ReleaseInfo, ReleaseList, RollbackRequest
+from basepod_agent.protocol.events import MetricsAlert, MetricsTick
+from basepod_agent.protocol.metrics import (
+    AlertConfig,
+    AlertRecord,
+    AlertReport,
+    AlertSettings,
+    AppMetrics,
+    AppSample,
+    AppSparkline,
+    MetricsRange,
+    MetricsSeries,
+    MetricsStats,
+    MetricsSummary,
+    SeriesStats,
+)
 
 __all__ = [
     "BUILD_LOG_ADAPTER",
@@ -142,4 +157,18 @@ __all__ = [
     "ReleaseInfo",
     "ReleaseList",
     "RollbackRequest",
+    "AlertConfig",
+    "AlertRecord",
+    "AlertReport",
+    "AlertSettings",
+    "AppMetrics",
+    "AppSample",
+    "AppSparkline",
+    "MetricsAlert",
+    "MetricsRange",
+    "MetricsSeries",
+    "MetricsStats",
+    "MetricsSummary",
+    "MetricsTick",
+    "SeriesStats",
 ]

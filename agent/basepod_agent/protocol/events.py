@@ -15,6 +15,7 @@ from basepod_agent.protocol.deploys import BuildEnd, BuildLogChunk, DeployStatus
 from basepod_agent.protocol.errors import ErrorBody
 from basepod_agent.protocol.health_status import HealthStatus
 from basepod_agent.protocol.webhooks import WebhookDelivery
+from basepod_agent.protocol.metrics import AlertMetric, AlertState, AppSample
 
 
 class LogBatch(BaseModel):
@@ -103,11 +104,32 @@ class WebhookDelivered(BaseModel):
     type: Literal["webhook_delivery"] = "webhook_delivery"
     app: str
     delivery: WebhookDelivery
+
+
+class MetricsTick(BaseModel):
+    """Every running app's usage at one collector tick, in one message."""
+
+    type: Literal["metrics"] = "metrics"
+    at: datetime
+    interval_seconds: float
+    samples: list[AppSample]
+
+
+class MetricsAlert(BaseModel):
+    """CPU or memory crossed an alert threshold for long enough (``fired``) or came back (``cleared``)."""
+
+    type: Literal["metrics_alert"] = "metrics_alert"
+    app: str
+    metric: AlertMetric
+    state: AlertState
+    value: float
+    threshold: float
+    message: str
     at: datetime
 
 
 Event = Annotated[
     Union[Hello, AppStateChanged, AppRemoved, HealthChanged, EnvChanged, DeployChanged,
-          WebhookDelivered], Field(discriminator="type")
+          WebhookDelivered, MetricsTick, MetricsAlert], Field(discriminator="type")
 ]
 EVENT_ADAPTER: TypeAdapter = TypeAdapter(Event)

@@ -22,6 +22,7 @@ from basepod_agent.services.routing import RoutingService
 from basepod_agent.services.state import StateTracker
 from basepod_agent.services.webhooks import WebhookService
 from basepod_agent.store.database import Database
+from basepod_agent.services.metrics import MetricsService
 
 
 @dataclass
@@ -40,6 +41,7 @@ class AgentServices:
     podman_version: str | None = None
     webhooks: WebhookService = None  # type: ignore[assignment]  # always set by build()
     routing: RoutingService | None = None
+    metrics: MetricsService | None = None
 
     @classmethod
     def build(cls, config: AgentConfig, podman_url: str) -> AgentServices:
@@ -60,7 +62,8 @@ class AgentServices:
         apps.on_lifecycle(routing.on_lifecycle)
         return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps,
                    env=env, health=health, deploys=deploys,
-                   webhooks=WebhookService(config, db, box, deploys, bus), routing=routing)
+                   webhooks=WebhookService(config, db, box, deploys, bus), routing=routing,
+                   metrics=MetricsService(config, db, runtime, tracker, apps, bus))
 
     def runtime_info(self) -> RuntimeInfo:
         total, running = self.apps.counts()

@@ -190,8 +190,48 @@ def _routing_and_releases(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _metrics(conn: Connection) -> None:
+    """Issue #7: resource metrics with roll-ups (raw, 1-minute, 10-minute) and alerts.
+
+    ``metric_points`` is clustered on its key (WITHOUT ROWID), so a range read for one
+    app and resolution is contiguous and the table carries no extra index.
+    """
+    for statement in (
+        """CREATE TABLE metric_points (
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            res INTEGER NOT NULL,
+            t INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            cpu REAL NOT NULL,
+            cpu_max REAL NOT NULL,
+            mem REAL NOT NULL,
+            mem_max INTEGER NOT NULL,
+            mem_limit INTEGER,
+            rx REAL NOT NULL,
+            tx REAL NOT NULL,
+            rd REAL NOT NULL,
+            wr REAL NOT NULL,
+            pids INTEGER NOT NULL,
+            PRIMARY KEY (app_id, res, t)) WITHOUT ROWID""",
+        """CREATE TABLE metric_alert_configs (
+            app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+            config_json TEXT NOT NULL,
+            updated_at DATETIME NOT NULL)""",
+        """CREATE TABLE metric_alerts (
+            id INTEGER PRIMARY KEY,
+            app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+            metric VARCHAR(8) NOT NULL,
+            threshold REAL NOT NULL,
+            value REAL NOT NULL,
+            fired_at DATETIME NOT NULL,
+            cleared_at DATETIME)""",
+        "CREATE INDEX ix_metric_alerts_app ON metric_alerts(app_id, id)",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health, _sources_and_deploys, _webhooks,
-                          _routing_and_releases]
+                          _routing_and_releases, _metrics]
 
 
 def schema_version(conn: Connection) -> int:

@@ -216,3 +216,48 @@ class AppRoute(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
     spare_port: Mapped[int] = mapped_column(unique=True)
     pending_json: Mapped[str | None] = mapped_column(Text)
+class MetricPoint(Base):
+    """One sample (``res`` 0) or one roll-up bucket (``res`` 60 or 600 seconds) of an app.
+
+    Clustered on (app, resolution, time) without a rowid: a range query is one
+    contiguous read and the table needs no second index. Averages are over ``n`` samples.
+    """
+
+    __tablename__ = "metric_points"
+    __table_args__ = {"sqlite_with_rowid": False}
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    res: Mapped[int] = mapped_column(primary_key=True)
+    t: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int]
+    cpu: Mapped[float] = mapped_column(Float)
+    cpu_max: Mapped[float] = mapped_column(Float)
+    mem: Mapped[float] = mapped_column(Float)
+    mem_max: Mapped[int]
+    mem_limit: Mapped[int | None]
+    rx: Mapped[float] = mapped_column(Float)
+    tx: Mapped[float] = mapped_column(Float)
+    rd: Mapped[float] = mapped_column(Float)
+    wr: Mapped[float] = mapped_column(Float)
+    pids: Mapped[int]
+
+
+class MetricAlertConfig(Base):
+    """An app's own alert thresholds (JSON of protocol.AlertConfig); absent: the defaults."""
+
+    __tablename__ = "metric_alert_configs"
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    config_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class MetricAlertRow(Base):
+    """A fired alert; ``cleared_at`` None while it is active (so it survives an agent restart)."""
+
+    __tablename__ = "metric_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(8))
+    threshold: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    fired_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]

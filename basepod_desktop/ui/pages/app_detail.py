@@ -31,6 +31,7 @@ from basepod_desktop.ui.pages.deploys_tab import DeploysTab
 from basepod_desktop.ui.pages.env_tab import EnvTab
 from basepod_desktop.ui.pages.health_tab import HealthTab
 from basepod_desktop.ui.pages.webhook_tab import WebhookTab
+from basepod_desktop.ui.pages.metrics_tab import MetricsTab
 from basepod_desktop.ui.widgets.callout import Callout
 from basepod_desktop.ui.widgets.health import HealthDot
 from basepod_desktop.ui.widgets.status import StatusPill
@@ -130,6 +131,8 @@ class AppDetailPage(QWidget):
         self.tabs.addTab(self.deploys_tab, "Deploys")
         self.webhook_tab = WebhookTab(ctx)
         self.tabs.addTab(self.webhook_tab, "Webhook")
+        self.metrics_tab = MetricsTab(ctx)
+        self.tabs.addTab(self.metrics_tab, "Metrics")
         self.tabs.currentChanged.connect(self._tab_changed)
         col.addWidget(self.tabs, 1)
         for keys, slot in (("Esc", self.sig_back_requested.emit), ("Alt+Left", self.sig_back_requested.emit),
@@ -162,6 +165,7 @@ class AppDetailPage(QWidget):
             self.health_tab.show_app(server, app)
             self.deploys_tab.show_app(server, app)
             self.webhook_tab.show_app(server, app)
+            self.metrics_tab.show_app(server, app)
         self._render()
 
     def _tab_changed(self, _index: int) -> None:

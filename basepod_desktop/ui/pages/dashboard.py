@@ -29,6 +29,7 @@ from basepod_desktop.ui.tray import app_icon
 from basepod_desktop.ui.widgets.health import HealthDelegate
 from basepod_desktop.ui.widgets.panels import ConnectionBanner, EmptyState
 from basepod_desktop.ui.widgets.status import StatusDelegate, StatusPill
+from basepod_desktop.ui.pages.dashboard_metrics import DashboardMetrics
 
 
 class DashboardPage(QWidget):
@@ -49,6 +50,7 @@ class DashboardPage(QWidget):
         ctx.bridge.sig_status.connect(self._status_changed)
         self._ticker = QTimer(self, interval=30_000, timeout=self.model.tick)
         self._ticker.start()
+        self.metrics = DashboardMetrics(ctx, self, self.model)
 
     # --- layout ------------------------------------------------------------------------
 
@@ -190,6 +192,7 @@ class DashboardPage(QWidget):
         conn = self.ctx.fleet.connections.get(name)
         if changed and conn is not None and conn.status.is_connected:
             self.refresh()
+        self.metrics.show_server(name)
 
     def _render_header(self) -> None:
         conn = self.ctx.fleet.connections.get(self.server)

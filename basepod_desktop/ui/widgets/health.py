@@ -39,15 +39,21 @@ def paint_dot(painter: QPainter, center_x: float, center_y: float, status: Optio
     painter.restore()
 
 
+def paint_cell_background(delegate: QStyledItemDelegate, painter: QPainter, option: QStyleOptionViewItem,
+                          index) -> None:
+    """The row's selection and hover background without its text: custom cells paint over it."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    opt.text = ""
+    if opt.widget is not None:
+        opt.widget.style().drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+
+
 class HealthDelegate(QStyledItemDelegate):
     """The dashboard's Health column: a dot, its word, and a "restart needed" tag."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        if opt.widget is not None:
-            opt.widget.style().drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        paint_cell_background(self, painter, option, index)
         status = index.data(HEALTH_ROLE)
         rect = option.rect
         paint_dot(painter, rect.x() + 16, rect.center().y() + 1, status, 9)
