@@ -5,6 +5,7 @@ A leaf module: every layer may read settings, and it imports nothing from them.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -34,6 +35,8 @@ class AgentConfig:
     build_log_bytes: int = 5 * 1024 * 1024  # per deploy; the end of a longer log is kept
     git_timeout: float = 600.0
     base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
+    default_cpus: float | None = None  # CPU cap for apps without their own; None = no cap
+    default_memory: int | None = None  # bytes (agent.toml and --default-memory take "512M")
     extra: dict = field(default_factory=dict)
 
     @property
@@ -65,6 +68,27 @@ def parse_port_range(text: str) -> tuple[int, int]:
     return low, high
 
 
+def _limit_defaults(values: dict, path: Path) -> None:
+    from basepod_agent.protocol.limits import UNLIMITED, cpus_problem, parse_memory
+
+    if values.get("default_memory") in (UNLIMITED, 0, ""):
+        values["default_memory"] = None
+    if values.get("default_memory") is not None:
+        try:
+            values["default_memory"] = parse_memory(values["default_memory"])
+        except ValueError as exc:
+            raise ValueError(f"default_memory in {path} or --default-memory: {exc}") from None
+    if values.get("default_cpus") in (UNLIMITED, 0):
+        values["default_cpus"] = None
+    if values.get("default_cpus") is not None:
+        cpus = values["default_cpus"]
+        problem = "cpus must be a number" if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) \
+            else cpus_problem(float(cpus), os.cpu_count() or 1)
+        if problem:
+            raise ValueError(f"default_cpus in {path} or --default-cpus: {problem}")
+        values["default_cpus"] = float(cpus)
+
+
 def load_config(state_dir: Path, **overrides) -> AgentConfig:
     """Build the config; ``None`` overrides mean "not given on the command line"."""
     values: dict = {}
@@ -82,6 +106,7 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
     if not isinstance(values.get("base_images", {}), dict) or not all(
             isinstance(v, str) for v in values.get("base_images", {}).values()):
         raise ValueError(f"[base_images] in {path} must map stack names to image names")
+    _limit_defaults(values, path)
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])

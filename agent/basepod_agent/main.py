@@ -170,6 +170,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             state, socket_path=Path(args.socket) if args.socket else None, edge=args.edge,
             podman_url=args.podman_url, public_host=args.public_host, stop_timeout=args.stop_timeout,
             port_range=parse_port_range(args.port_range) if args.port_range else None,
+            default_cpus=args.default_cpus, default_memory=args.default_memory,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -196,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port-range", help="host ports for apps, e.g. 20000-29999")
     serve.add_argument("--public-host", help="host name used in app URLs")
     serve.add_argument("--stop-timeout", type=int, help="seconds before a stop kills (default 10)")
+    serve.add_argument("--default-cpus", type=float, help="CPU cap for apps without their own, e.g. 1.5")
+    serve.add_argument("--default-memory", help="memory cap for apps without their own, e.g. 512M")
     serve.set_defaults(func=cmd_serve)
 
     rotate = sub.add_parser("rotate-key", help="new secrets key; re-encrypt every stored secret (agent stopped)")

@@ -9,13 +9,14 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 from basepod_agent.api import routes_apps, routes_auth, routes_deploys, routes_env, routes_events, routes_health
+from basepod_agent.api import routes_limits
 from basepod_agent.api.errors import install_error_handlers
 from basepod_agent.api.limits import BodyLimitMiddleware
 from basepod_agent.protocol.version import AGENT_VERSION
 from basepod_agent.services.context import AgentServices
 
 ROUTERS = (routes_auth.router, routes_apps.router, routes_env.router, routes_health.router,
-           routes_events.router, routes_deploys.router)
+           routes_events.router, routes_deploys.router, routes_limits.router)
 
 
 def create_control_app(svc: AgentServices) -> FastAPI:

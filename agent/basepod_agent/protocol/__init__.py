@@ -51,6 +51,14 @@ from basepod_agent.protocol.health import (
     HealthTransition,
 )
 from basepod_agent.protocol.health_status import HealthStatus
+from basepod_agent.protocol.limits import (
+    LimitSource,
+    LimitsApplied,
+    LimitsUpdate,
+    LimitsView,
+    format_memory,
+    parse_memory,
+)
 from basepod_agent.protocol.meta import EdgeHealth, RuntimeInfo, VersionInfo
 from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
 
@@ -116,4 +124,10 @@ __all__ = [
     "VersionInfo",
     "WhoAmI",
     "parse_dotenv",
+    "LimitSource",
+    "LimitsApplied",
+    "LimitsUpdate",
+    "LimitsView",
+    "format_memory",
+    "parse_memory",
 ]

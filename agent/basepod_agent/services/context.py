@@ -18,6 +18,7 @@ from basepod_agent.services.env import EnvService
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.health import HealthService
 from basepod_agent.services.keys import recover_interrupted_rotation
+from basepod_agent.services.limits import LimitsService
 from basepod_agent.services.state import StateTracker
 from basepod_agent.store.database import Database
 
@@ -36,6 +37,7 @@ class AgentServices:
     deploys: DeployService
     started: float = field(default_factory=time.monotonic)
     podman_version: str | None = None
+    limits: LimitsService | None = None
 
     @classmethod
     def build(cls, config: AgentConfig, podman_url: str) -> AgentServices:
@@ -52,7 +54,8 @@ class AgentServices:
         health = HealthService(config, db, apps, tracker, bus)
         deploys = DeployService(config, db, box, apps, health, bus, podman_url)
         return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps,
-                   env=env, health=health, deploys=deploys)
+                   env=env, health=health, deploys=deploys,
+                   limits=LimitsService(config, db, apps))
 
     def runtime_info(self) -> RuntimeInfo:
         total, running = self.apps.counts()
