@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from basepod_agent.protocol import AGENT_VERSION
 from basepod_desktop.cli import apps, auth, deploys, env, exitcodes, health, servers
+from basepod_desktop.cli import limits
 from basepod_desktop.cli.context import Context, NoServer
 from basepod_desktop.cli.output import err
 from basepod_desktop.client import AuthRequired, ClientError
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     env.register(sub)
     health.register(sub)
     deploys.register(sub)
+    limits.register(sub)
     return parser
 
 
