@@ -7,7 +7,7 @@ the desktop) drops the override so the server's default applies.
 
 from __future__ import annotations
 
-from basepod_agent.protocol import LimitSource, LimitsUpdate, LimitsView, format_memory, parse_memory
+from basepod_agent.protocol import AppInfo, LimitSource, LimitsUpdate, LimitsView, format_memory, parse_memory
 from basepod_agent.protocol.limits import UNLIMITED, format_cpus
 
 DEFAULT_WORD = "default"
@@ -66,3 +66,16 @@ def override_text(view: LimitsView, field: str) -> str:
         return f"{value:g}"
     short = format_memory(value).replace(" ", "").replace("iB", "")
     return short if parse_memory(short) == value else str(value)
+
+
+def oom_text(app: AppInfo) -> str:
+    """Why an app died when it ran out of memory, with the cap that stopped it."""
+    cap = f" (limit {format_memory(app.limits.memory_bytes)})" if app.limits.memory_bytes else ""
+    return f"killed: out of memory{cap}"
+
+
+def oom_killed_text(app: AppInfo | None, exit_code: int | None) -> str:
+    """For a notification, where the app may already be gone from the snapshot."""
+    if app is not None:
+        return oom_text(app)
+    return "killed: out of memory" + (f" (exit code {exit_code})" if exit_code is not None else "")

@@ -63,11 +63,11 @@ def format_cpus(cpus: float) -> str:
 
 def cpus_problem(cpus: float, host_cpus: int) -> str | None:
     if not math.isfinite(cpus) or cpus <= 0:
-        return "cpus must be a number greater than 0, e.g. 0.5"
+        return "must be a number greater than 0, e.g. 0.5"
     if cpus < 0.01:
-        return "cpus must be at least 0.01"
+        return "must be at least 0.01"
     if cpus > host_cpus:
-        return f"cpus {cpus:g} is more than this server has ({host_cpus})"
+        return f"{cpus:g} is more than this server has ({host_cpus} CPUs)"
     return None
 
 

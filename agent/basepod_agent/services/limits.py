@@ -79,7 +79,7 @@ class LimitsService:
 
     def _check(self, req: LimitsUpdate) -> None:
         if isinstance(req.cpus, float) and (problem := cpus_problem(req.cpus, self.host_cpus)):
-            raise AgentError(ErrorCode.INVALID_INPUT, problem, "cpus")
+            raise AgentError(ErrorCode.INVALID_INPUT, f"cpus: {problem}", "cpus")
 
     async def update(self, actor: str, name: str, req: LimitsUpdate) -> LimitsView:
         """Store the overrides, then bring the container in line (in place or recreated)."""
