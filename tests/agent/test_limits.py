@@ -129,7 +129,9 @@ def test_a_cpu_burner_capped_at_half_a_cpu_uses_about_half_a_core(agent_factory,
     start_cpu, start = cpu_seconds(container_id), time.monotonic()
     time.sleep(4)  # a measuring window, not a wait for something to happen
     share = (cpu_seconds(container_id) - start_cpu) / (time.monotonic() - start)
-    assert 0.20 < share < 0.75, f"burner used {share:.0%} of a core under a 0.5 CPU cap"
+    # The upper bound is the cap at work; the lower one only shows the burner ran at all:
+    # the two cores are shared with other test runs, so its fair share can be below 0.5.
+    assert 0.05 < share < 0.75, f"burner used {share:.0%} of a core under a 0.5 CPU cap"
 
 
 def test_an_app_over_its_memory_cap_is_oom_killed_and_shows_it(agent_factory, busybox_image):
