@@ -10,24 +10,14 @@ Run: .venv/bin/python bench/bench_limits.py   (figures only; nothing is asserted
 
 from __future__ import annotations
 
-import glob
 import json
 import statistics
 import time
 
 from _setup import AgentProcess, PodmanService, build_busybox_image, short_tmpdir
+from harness.cgroups import cpu_seconds
 
 BURNER = ["sh", "-c", "while :; do :; done"]
-
-
-def cpu_seconds(container_id: str) -> float:
-    for path in glob.glob(f"/sys/fs/cgroup/cpuacct/**/*{container_id}*/cpuacct.usage", recursive=True):
-        return int(open(path).read()) / 1e9
-    for path in glob.glob(f"/sys/fs/cgroup/**/*{container_id}*/cpu.stat", recursive=True):
-        for line in open(path):
-            if line.startswith("usage_usec"):
-                return int(line.split()[1]) / 1e6
-    raise RuntimeError("no cgroup CPU accounting found")
 
 
 def main() -> None:

@@ -3,12 +3,12 @@ container, a CPU cap that holds, and an OOM kill the app shows."""
 
 from __future__ import annotations
 
-import glob
 import json
 import time
 
 import pytest
 
+from harness.cgroups import cpu_seconds
 from harness.system import wait_until
 
 FAST_STOP = ["--stop-timeout", "1"]
@@ -36,17 +36,6 @@ def host_limits(podman_service, name) -> tuple[int, int, int, str]:
     inspect = json.loads(podman_service.cli("inspect", f"basepod-{name}").stdout)[0]
     host = inspect["HostConfig"]
     return host["Memory"], host["MemorySwap"], host["CpuQuota"], inspect["Id"]
-
-
-def cpu_seconds(container_id: str) -> float:
-    """CPU time the container has used, from its cgroup (v1 cpuacct or v2 cpu.stat)."""
-    for path in glob.glob(f"/sys/fs/cgroup/cpuacct/**/*{container_id}*/cpuacct.usage", recursive=True):
-        return int(open(path).read()) / 1e9
-    for path in glob.glob(f"/sys/fs/cgroup/**/*{container_id}*/cpu.stat", recursive=True):
-        for line in open(path):
-            if line.startswith("usage_usec"):
-                return int(line.split()[1]) / 1e6
-    raise AssertionError(f"no cgroup CPU accounting found for {container_id}")
 
 
 BAD_LIMITS = [
@@ -157,3 +146,16 @@ def test_bad_defaults_stop_the_agent_with_a_message(agent_factory, flags, words)
     with pytest.raises(Exception):
         agent.start()
     assert words in agent.log_path.read_text()
+
+
+def test_a_deployed_image_runs_under_the_apps_limits(agent, token, busybox_image, podman_service):
+    create(agent, token, "site", busybox_image)
+    agent.request("PUT", "/api/apps/site/limits", {"cpus": 0.5, "memory": "40M"}, token=token)
+    status, created = agent.request("POST", "/api/apps/site/deploy/image", {"image": busybox_image}, token=token)
+    assert status == 202, created
+    wait_until(lambda: agent.request("GET", f"/api/apps/site/deploys/{created['id']}", token=token)[1]["status"]
+               == "success", timeout=60, what="the deploy")
+    # A deploy replaces the container; the new one must carry the caps too.
+    wait_until(lambda: host_limits(podman_service, "site")[:3] == (40 * MiB, 40 * MiB, 50_000), timeout=20,
+               what="the caps on the deployed container")
+    assert agent.request("GET", "/api/apps/site", token=token)[1]["status"] == "running"

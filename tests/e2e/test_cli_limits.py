@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from test_cli_over_ssh import Bp, add_server
+from test_cli_env_health import cli  # noqa: F401 - the fixture: bp logged in, app "web" created
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def cli(tmp_path, sshd_server, agent, busybox_image):
-    bp = Bp(tmp_path, sshd_server.known_hosts_path)
-    add_server(bp, sshd_server, agent)
-    bp("login", "--email", agent.admin_email, "--password-stdin", input=agent.admin_password + "\n")
-    bp("create", "web", "--image", busybox_image, "--port", "8080")
-    return bp
 
 
 def test_limits_set_show_and_clear_reach_the_container(cli, podman_service):

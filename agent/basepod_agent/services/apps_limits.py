@@ -32,6 +32,8 @@ class LimitsMixin:
                 return False
             # LIMITS-RECREATE: the managed recreate, through the same path as `apply`;
             # the lead may route it through the deploy cutover (apps_switch) later.
+            if running:  # a forced remove would wait Podman's own 10 s, not the agent's stop timeout
+                await self.runtime.stop(spec.name, self.config.stop_timeout)
             await self._ensure_container(spec, stale=True)
             if running:
                 await self.runtime.start(spec.name)

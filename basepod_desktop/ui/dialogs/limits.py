@@ -16,10 +16,9 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QVBoxLayo
 
 from basepod_agent.protocol import LimitsApplied, LimitsUpdate, LimitsView
 from basepod_agent.protocol.limits import cpus_problem
-from basepod_desktop.client import ApiError
 from basepod_desktop.core.limits import cpus_text, memory_text, override_text, update_from
 from basepod_desktop.ui.context import UiContext
-from basepod_desktop.ui.widgets.forms import FieldErrors, accept_buttons
+from basepod_desktop.ui.widgets.forms import FieldErrors, accept_buttons, show_api_error
 
 _DONE = {
     LimitsApplied.IN_PLACE: "Applied to the running container.",
@@ -110,7 +109,4 @@ class LimitsDialog(QDialog):
         self.accept()
 
     def _failed(self, exc: BaseException) -> bool:
-        if isinstance(exc, ApiError):
-            self.set_error(exc.field, exc.message)
-            return True
-        return False
+        return show_api_error(exc, self.set_error)

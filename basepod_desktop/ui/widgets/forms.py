@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QLabel, QPushButton, QWidget
 
+from basepod_desktop.client import ApiError
+
 
 def error_label() -> QLabel:
     label = QLabel()
@@ -51,3 +53,12 @@ def accept_buttons(text: str, on_accept: Callable[[], None],
     buttons.accepted.connect(on_accept)
     buttons.rejected.connect(on_reject)
     return buttons, accept
+
+
+def show_api_error(exc: BaseException, set_error: Callable[[str | None, str], None]) -> bool:
+    """The body of a dialog's ``on_error``: an agent refusal goes under its field and
+    counts as handled; anything else goes on to the notification area."""
+    if isinstance(exc, ApiError):
+        set_error(exc.field, exc.message)
+        return True
+    return False
