@@ -4,6 +4,7 @@ container, a CPU cap that holds, and an OOM kill the app shows."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import pytest
@@ -100,7 +101,7 @@ def test_defaults_apply_to_new_apps_and_an_override_recreates_the_running_contai
     assert other["limits"] == {"cpus": 0.5, "memory_bytes": 64 * MiB}
 
 
-def test_limits_of_a_stopped_app_reach_its_container_without_starting_it(agent, token, busybox_image,
+def test_limits_of_a_stopped_app_reach_its_container_without_starting_it_and_are_logged(agent, token, busybox_image,
                                                                           podman_service):
     create(agent, token, "idle", busybox_image)
     agent.request("POST", "/api/apps/idle/stop", token=token)
@@ -108,6 +109,10 @@ def test_limits_of_a_stopped_app_reach_its_container_without_starting_it(agent, 
     assert status == 200 and view["applied"] == "recreated"
     assert host_limits(podman_service, "idle")[0] == 48 * MiB
     assert agent.request("GET", "/api/apps/idle", token=token)[1]["status"] == "stopped"
+    rows = sqlite3.connect(agent.state_dir / "agent.db").execute(
+        "SELECT action, detail FROM activity WHERE target = 'idle' AND action LIKE 'app.limits%' ORDER BY id"
+    ).fetchall()
+    assert rows == [("app.limits", "cpus=default memory=48 MiB"), ("app.limits_apply", None)]
 
 
 def test_a_cpu_burner_capped_at_half_a_cpu_uses_about_half_a_core(agent_factory, busybox_image, podman_service):
