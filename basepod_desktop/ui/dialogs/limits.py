@@ -12,13 +12,13 @@ from typing import Optional
 
 from pydantic import ValidationError
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QWidget
 
 from basepod_agent.protocol import LimitsApplied, LimitsUpdate, LimitsView
 from basepod_agent.protocol.limits import cpus_problem
 from basepod_desktop.core.limits import cpus_text, memory_text, override_text, update_from
 from basepod_desktop.ui.context import UiContext
-from basepod_desktop.ui.widgets.forms import FieldErrors, accept_buttons, show_api_error
+from basepod_desktop.ui.widgets.forms import FieldErrors, accept_buttons, dialog_column, show_api_error
 
 _DONE = {
     LimitsApplied.IN_PLACE: "Applied to the running container.",
@@ -39,17 +39,9 @@ class LimitsDialog(QDialog):
         self.setObjectName("LimitsDialog")
         self.setWindowTitle(f"Resource limits of {app}")
         self.setMinimumWidth(480)
-        col = QVBoxLayout(self)
-        col.setContentsMargins(20, 18, 20, 16)
-        col.setSpacing(6)
-        heading = QLabel("Resource limits")
-        heading.setObjectName("CardTitle")
-        col.addWidget(heading)
-        hint = QLabel(f"Caps for {app}'s container. Leave a field empty to use the server's default; "
-                      "type <b>unlimited</b> for no cap. A running app may restart once to apply a change.")
-        hint.setObjectName("Muted")
-        hint.setWordWrap(True)
-        col.addWidget(hint)
+        col = dialog_column(self, "Resource limits",
+                            f"Caps for {app}'s container. Leave a field empty to use the server's default; "
+                            "type <b>unlimited</b> for no cap. A running app may restart once to apply a change.")
         col.addSpacing(6)
         form = QFormLayout()
         form.setVerticalSpacing(6)
