@@ -28,6 +28,7 @@ class LimitsRows:
         self.app: Optional[str] = None
         self.view: Optional[LimitsView] = None
         self.dialog: Optional[LimitsDialog] = None
+        self._reloaded_for: Optional[tuple] = None
         self.cpus, self.memory = _label(), _label()
         self.edit = QPushButton("Edit limits…")
         self.edit.setToolTip("Change this app's CPU and memory caps")
@@ -67,6 +68,10 @@ class LimitsRows:
         elif app is not None:
             self.cpus.setText(cpus_text(app.limits.cpus))
             self.memory.setText(memory_text(app.limits.memory_bytes))
+            seen = (app.name, app.limits.cpus, app.limits.memory_bytes)
+            if live and self.view is not None and seen != self._reloaded_for:
+                self._reloaded_for = seen  # changed elsewhere (bp, another desktop): once per change
+                self.reload()
         self.edit.setEnabled(live and self.view is not None)
 
     def open_dialog(self) -> Optional[LimitsDialog]:

@@ -63,6 +63,13 @@ def test_limits_dialog_validates_saves_and_the_overview_shows_where_each_cap_com
     dialog = rows.open_dialog()
     assert (dialog.cpus.text(), dialog.memory.text()) == ("0.5", "32M")
     ui.screenshot(dialog, "dialog-limits")
+    dialog.reject()
+
+    token = capped_agent.request("POST", "/api/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})[1]
+    capped_agent.request("PUT", "/api/apps/web/limits", {"memory": None}, token=token["token"])  # as bp would
+    window.detail.show_app("box", "web")
+    app.ctx.tasks.run(app.fleet.get_app("box", "web"), what="refresh")
+    ui.wait_until(lambda: rows.memory.text() == "64 MiB (server default)", what="a change made elsewhere")
 
 
 def test_an_app_killed_for_memory_says_so_on_its_page_and_in_a_notification(ui, make_app, capped_agent,
