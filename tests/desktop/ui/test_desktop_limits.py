@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PySide6.QtCore import Qt
 
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, open_app_on_local_agent
 
@@ -86,3 +87,7 @@ def test_an_app_killed_for_memory_says_so_on_its_page_and_in_a_notification(ui, 
     ui.wait_until(lambda: any(n.title == "hog stopped unexpectedly" and "out of memory (limit 64 MiB)" in n.text
                               for n in app.ctx.notifier.history), what="the notification")
     ui.screenshot(window, "app-overview-oom")
+    window.show_server("box")
+    rows = window.dashboard.model
+    hog = next(r for r in range(rows.rowCount()) if rows.index(r, 0).data() == "hog")
+    assert rows.index(hog, 1).data(Qt.ItemDataRole.ToolTipRole) == "killed: out of memory (limit 64 MiB)"
