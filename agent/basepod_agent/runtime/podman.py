@@ -21,6 +21,9 @@ from podman import errors as podman_errors
 
 APP_LABEL = "basepod.app"
 CONTAINER_PREFIX = "basepod-"
+# "stopped" is Podman's state between the exit (code known) and the cleanup ("exited"):
+# a poll that lands in it must not report a crash without its exit code.
+EXITED_STATES = ("exited", "stopped")
 T = TypeVar("T")
 
 
@@ -220,9 +223,9 @@ class PodmanRuntime:
                     name=names[0],
                     app=app,
                     state=state,
-                    exit_code=attrs.get("ExitCode") if state == "exited" else None,
+                    exit_code=attrs.get("ExitCode") if state in EXITED_STATES else None,
                     started_at=_epoch(attrs.get("StartedAt")),
-                    finished_at=_epoch(attrs.get("ExitedAt")) if state == "exited" else None,
+                    finished_at=_epoch(attrs.get("ExitedAt")) if state in EXITED_STATES else None,
                 )
             return found
 
@@ -240,9 +243,9 @@ class PodmanRuntime:
             status = str(state.get("Status", "unknown"))
             return ContainerState(
                 id=attrs.get("Id", ""), name=container_name(app), app=app, state=status,
-                exit_code=state.get("ExitCode") if status == "exited" else None,
+                exit_code=state.get("ExitCode") if status in EXITED_STATES else None,
                 started_at=_iso(state.get("StartedAt")),
-                finished_at=_iso(state.get("FinishedAt")) if status == "exited" else None,
+                finished_at=_iso(state.get("FinishedAt")) if status in EXITED_STATES else None,
             )
 
         return await self._call(work)

@@ -369,7 +369,7 @@ class AppsService(ImageSwitchMixin, LimitsMixin):
         if desired is None:  # deleted, or never ours: AppRemoved covers it
             return
         old, new = status_of(desired, before), status_of(desired, after)
-        if old == new:
+        if old == new and (before and before.exit_code) == (after and after.exit_code):
             return
         unexpected = (
             app not in self._busy and desired == "running" and old == AppStatus.RUNNING
