@@ -5,6 +5,7 @@ A leaf module: every layer may read settings, and it imports nothing from them.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -36,6 +37,8 @@ class AgentConfig:
     git_timeout: float = 600.0
     base_images: dict[str, str] = field(default_factory=dict)  # [base_images] for the buildpack fallback
     deploy_history: int = 100  # deploy records (and logs) kept per app; unfinished ones always stay
+    default_cpus: float | None = None  # CPU cap for apps without their own; None = no cap
+    default_memory: int | None = None  # bytes (agent.toml and --default-memory take "512M")
     extra: dict = field(default_factory=dict)
     public_url: str | None = None  # e.g. https://deploy.example.com: where GitHub reaches the edge API
     webhook_max_body_bytes: int = 1024 * 1024  # GitHub push payloads; the rest of the edge keeps 256 KiB
@@ -89,6 +92,27 @@ def parse_port_range(text: str) -> tuple[int, int]:
     return low, high
 
 
+def _limit_defaults(values: dict, path: Path) -> None:
+    from basepod_agent.protocol.limits import UNLIMITED, cpus_problem, parse_memory
+
+    if values.get("default_memory") in (UNLIMITED, 0, ""):
+        values["default_memory"] = None
+    if values.get("default_memory") is not None:
+        try:
+            values["default_memory"] = parse_memory(values["default_memory"])
+        except ValueError as exc:
+            raise ValueError(f"default_memory in {path} or --default-memory: {exc}") from None
+    if values.get("default_cpus") in (UNLIMITED, 0):
+        values["default_cpus"] = None
+    if values.get("default_cpus") is not None:
+        cpus = values["default_cpus"]
+        problem = "cpus must be a number" if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) \
+            else cpus_problem(float(cpus), os.cpu_count() or 1)
+        if problem:
+            raise ValueError(f"default_cpus in {path} or --default-cpus: {problem}")
+        values["default_cpus"] = float(cpus)
+
+
 def load_config(state_dir: Path, **overrides) -> AgentConfig:
     """Build the config; ``None`` overrides mean "not given on the command line"."""
     values: dict = {}
@@ -114,6 +138,7 @@ def load_config(state_dir: Path, **overrides) -> AgentConfig:
     if values.get("tls_mode", "auto") not in TLS_MODES:
         raise ValueError(f"tls_mode must be one of {', '.join(TLS_MODES)}")
     _check_metrics(values, path)
+    _limit_defaults(values, path)
     for key in ("socket_path",):
         if isinstance(values.get(key), str):
             values[key] = Path(values[key])

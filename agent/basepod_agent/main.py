@@ -178,6 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             http_port=args.http_port, https_port=args.https_port, root_domain=args.root_domain,
             tls_mode=args.tls, caddy_admin=args.caddy_admin, caddy_binary=args.caddy_binary,
             drain_seconds=args.drain_seconds, cutover_timeout=args.cutover_timeout,
+            default_cpus=args.default_cpus, default_memory=args.default_memory,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -214,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--caddy-binary", help="the caddy program the agent starts (default caddy)")
     serve.add_argument("--drain-seconds", type=float, help="the old version serves on this long after a cutover")
     serve.add_argument("--cutover-timeout", type=float, help="seconds a new version has to become healthy")
+    serve.add_argument("--default-cpus", type=float, help="CPU cap for apps without their own, e.g. 1.5")
+    serve.add_argument("--default-memory", help="memory cap for apps without their own, e.g. 512M")
     serve.set_defaults(func=cmd_serve)
 
     rotate = sub.add_parser("rotate-key", help="new secrets key; re-encrypt every stored secret (agent stopped)")

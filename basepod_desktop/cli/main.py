@@ -10,7 +10,9 @@ import sys
 from pydantic import ValidationError
 
 from basepod_agent.protocol import AGENT_VERSION
-from basepod_desktop.cli import apps, auth, deploys, env, exitcodes, health, metrics, routing, servers, webhooks
+from basepod_desktop.cli import (
+    apps, auth, deploys, env, exitcodes, health, limits, metrics, routing, servers, webhooks,
+)
 from basepod_desktop.cli.context import Context, NoServer
 from basepod_desktop.cli.output import err
 from basepod_desktop.client import AuthRequired, ClientError
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks.register(sub)
     routing.register(sub)
     metrics.register(sub)
+    limits.register(sub)
     return parser
 
 

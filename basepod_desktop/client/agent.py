@@ -12,6 +12,7 @@ import websockets
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from websockets.asyncio.client import unix_connect
 
+from basepod_agent.protocol import LimitsUpdate, LimitsView
 from basepod_agent.protocol import (
     BUILD_STREAM_ADAPTER,
     EVENT_ADAPTER,
@@ -255,6 +256,17 @@ class AgentClient:
     def follow_deploy_log(self, name: str, deploy_id: str, offset: int = 0) -> AsyncIterator[BuildStreamMessage]:
         """The log so far, then live lines, then BuildEnd; reconnect with the last offset."""
         return self._stream(f"{_deploy(name, deploy_id)}/log/stream?offset={int(offset)}", BUILD_STREAM_ADAPTER)
+
+    # --- resource limits -------------------------------------------------------------
+
+    async def get_limits(self, name: str) -> LimitsView:
+        return await self._request("GET", f"{_app(name)}/limits", LimitsView)
+
+    async def put_limits(self, name: str, update: LimitsUpdate) -> LimitsView:
+        """Only the fields set on ``update`` are sent: a field set to None clears the override."""
+        return await self._request("PUT", f"{_app(name)}/limits", LimitsView,
+                                   content=update.model_dump_json(exclude_unset=True),
+                                   content_type="application/json", timeout=180)
 
     # --- streams ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ValidationError
 
+from basepod_agent.protocol import LimitsUpdate, LimitsView
 from basepod_agent.protocol import (
     AppCreate, AppInfo, AppRemoved, AppStateChanged, BuildEnd, BuildLogChunk, DeployChanged, DeployCreated,
     DeployInfo, DeployStatus, EnvChanged, EnvState, EnvView, Event, GitSource, HealthChanged, HealthConfig,
@@ -265,6 +266,17 @@ class Fleet:
     async def put_alerts(self, name: str, app: str, settings: AlertSettings) -> AlertReport:
         return await self.connection(name).call(lambda c: c.put_alerts(app, settings))
 
+    # --- resource limits (the app page's Overview) ---------------------------------------
+
+    async def get_limits(self, name: str, app: str) -> LimitsView:
+        return await self.connection(name).call(lambda c: c.get_limits(app))
+
+    async def put_limits(self, name: str, app: str, update: LimitsUpdate) -> LimitsView:
+        """A change may recreate the container: the app is re-read for its new id and state."""
+        view = await self.connection(name).call(lambda c: c.put_limits(app, update))
+        await self._quiet(self.get_app(name, app))
+        return view
+
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -292,7 +304,8 @@ class Fleet:
             snap = self.snapshot(name)
             app = snap.app(event.app)
             if app is not None:
-                self._store_app(name, app.model_copy(update={"status": event.status, "exit_code": event.exit_code}))
+                self._store_app(name, app.model_copy(update={"status": event.status, "exit_code": event.exit_code,
+                                                              "oom_killed": event.oom_killed}))
             self._spawn(self._quiet(self.get_app(name, event.app)))  # times, ports, ...
         elif isinstance(event, AppRemoved):
             self._drop_app(name, event.app)

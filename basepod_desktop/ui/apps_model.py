@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 
 from basepod_agent.protocol import AppInfo, AppStatus
 from basepod_desktop.core.fleet import app_url
+from basepod_desktop.core.limits import oom_text
 from basepod_desktop.core.profiles import ServerProfile
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.widgets.health import HEALTH_ROLE, RESTART_ROLE
@@ -125,6 +126,8 @@ class AppsTableModel(QAbstractTableModel):
                 return _HEALTH_ORDER.get(app.health.value if app.health else "", 3)
             return (self._display(app, col) or "").lower()
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STATUS and app.oom_killed:
+                return oom_text(app)
             if col == COL_STATUS and app.exit_code is not None:
                 return f"exited with code {app.exit_code}"
             if col == COL_URL:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from basepod_agent.protocol import AppStateChanged, DeployChanged, DeployStatus, HealthChanged, HealthStatus
 from basepod_agent.protocol import MetricsAlert
 from basepod_desktop.core.connection import ConnectionStatus, ConnState
+from basepod_desktop.core.limits import oom_killed_text
 from basepod_desktop.ui import theme
 from basepod_desktop.ui.context import UiContext
 
@@ -128,6 +129,8 @@ class Tray(QObject):
     def _event(self, name: str, event) -> None:
         if isinstance(event, AppStateChanged) and event.unexpected and self.ctx.settings.notify_unexpected_stops:
             code = f" with exit code {event.exit_code}" if event.exit_code is not None else ""
+            if event.oom_killed:
+                code = f": {oom_killed_text(self.ctx.fleet.snapshot(name).app(event.app), event.exit_code)}"
             self.notify(f"{event.app} stopped unexpectedly",
                         f"on {self.ctx.display_name(name)}{code}", level="error")
         elif isinstance(event, HealthChanged) and event.status is HealthStatus.RED \

@@ -81,6 +81,7 @@ class PodmanService:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                cwd=self.base_dir,  # conmon (2.1.6) drops an `oom` marker file in its working dir
             )
         try:
             wait_until(self._answers_ping, timeout=30, what=f"podman service at {self.socket_path}")

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 from basepod_agent.api import routes_apps, routes_auth, routes_deploys, routes_env, routes_events, routes_health
-from basepod_agent.api import routes_metrics, routes_routing, routes_webhooks
+from basepod_agent.api import routes_limits, routes_metrics, routes_routing, routes_webhooks
 from basepod_agent.api.errors import install_error_handlers
 from basepod_agent.api.limits import BodyLimitMiddleware
 from basepod_agent.protocol.version import AGENT_VERSION
@@ -17,7 +17,7 @@ from basepod_agent.services.context import AgentServices
 
 ROUTERS = (routes_auth.router, routes_apps.router, routes_env.router, routes_health.router,
            routes_events.router, routes_deploys.router, routes_webhooks.router, routes_routing.router,
-           routes_metrics.router)
+           routes_metrics.router, routes_limits.router)
 
 
 def create_control_app(svc: AgentServices) -> FastAPI:

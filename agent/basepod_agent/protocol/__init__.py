@@ -52,6 +52,14 @@ from basepod_agent.protocol.health import (
     HealthTransition,
 )
 from basepod_agent.protocol.health_status import HealthStatus
+from basepod_agent.protocol.limits import (
+    LimitSource,
+    LimitsApplied,
+    LimitsUpdate,
+    LimitsView,
+    format_memory,
+    parse_memory,
+)
 from basepod_agent.protocol.meta import EdgeHealth, RuntimeInfo, VersionInfo
 from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
 from basepod_agent.protocol.webhooks import (
@@ -171,4 +179,10 @@ __all__ = [
     "MetricsSummary",
     "MetricsTick",
     "SeriesStats",
+    "LimitSource",
+    "LimitsApplied",
+    "LimitsUpdate",
+    "LimitsView",
+    "format_memory",
+    "parse_memory",
 ]

@@ -109,6 +109,8 @@ class AppInfo(BaseModel):
     health: HealthStatus | None = Field(
         None, description="health-check verdict; None when the app is not monitored")
     limits: AppLimits = Field(default_factory=AppLimits, description="resource caps in force")
+    oom_killed: bool = Field(
+        False, description="the container was killed for exceeding its memory cap (exited, code 137)")
 
 
 class AppList(BaseModel):

@@ -51,6 +51,7 @@ class AppStateChanged(BaseModel):
     exit_code: int | None = None
     unexpected: bool = False
     at: datetime
+    oom_killed: bool = Field(False, description="killed for exceeding its memory cap")
 
 
 class AppRemoved(BaseModel):

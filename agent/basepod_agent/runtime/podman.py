@@ -8,6 +8,7 @@ runtime exceptions below so services never see podman or requests exceptions.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from podman import errors as podman_errors
 
 APP_LABEL = "basepod.app"
 CONTAINER_PREFIX = "basepod-"
+# "stopped" is Podman's state between the exit (code known) and the cleanup ("exited"):
+# a poll that lands in it must not report a crash without its exit code.
+EXITED_STATES = ("exited", "stopped")
 T = TypeVar("T")
 
 
@@ -48,6 +52,8 @@ class ContainerSpec:
     host_port: int
     command: list[str] | None
     env: dict[str, str]
+    cpus: float | None = None  # CFS quota over a 100 ms period; None = no cap
+    memory_bytes: int | None = None  # also the memory+swap cap: swapping is not a way around it
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,7 @@ class PodmanRuntime:
             )
             if spec.command:
                 kwargs["command"] = spec.command
+            kwargs.update(_limit_kwargs(spec.cpus, spec.memory_bytes))
             return self._client.containers.create(spec.image, **kwargs).id
 
         return await self._call(work)
@@ -216,9 +223,9 @@ class PodmanRuntime:
                     name=names[0],
                     app=app,
                     state=state,
-                    exit_code=attrs.get("ExitCode") if state == "exited" else None,
+                    exit_code=attrs.get("ExitCode") if state in EXITED_STATES else None,
                     started_at=_epoch(attrs.get("StartedAt")),
-                    finished_at=_epoch(attrs.get("ExitedAt")) if state == "exited" else None,
+                    finished_at=_epoch(attrs.get("ExitedAt")) if state in EXITED_STATES else None,
                 )
             return found
 
@@ -236,9 +243,9 @@ class PodmanRuntime:
             status = str(state.get("Status", "unknown"))
             return ContainerState(
                 id=attrs.get("Id", ""), name=container_name(app), app=app, state=status,
-                exit_code=state.get("ExitCode") if status == "exited" else None,
+                exit_code=state.get("ExitCode") if status in EXITED_STATES else None,
                 started_at=_iso(state.get("StartedAt")),
-                finished_at=_iso(state.get("FinishedAt")) if status == "exited" else None,
+                finished_at=_iso(state.get("FinishedAt")) if status in EXITED_STATES else None,
             )
 
         return await self._call(work)
@@ -333,6 +340,41 @@ class PodmanRuntime:
 
         return await self._call(work)
 
+    async def container_limits(self, name: str) -> tuple[float | None, int | None]:
+        """(cpus, memory bytes) of the container's stored config, None for "no cap"."""
+
+        def work() -> tuple[float | None, int | None]:
+            host = self._client.containers.get(name).attrs.get("HostConfig") or {}
+            return _limits_of(host)
+
+        return await self._call(work)
+
+    async def update_limits(self, name: str, cpus: float | None, memory_bytes: int | None) -> bool:
+        """Change a running container's caps through libpod's update; True when Podman
+        kept the change in the container's config.
+
+        Podman 4.3 applies the update to the live cgroup only: inspect still shows the
+        old caps and the next start brings them back. False tells the caller to
+        recreate the container instead. A cap cannot be removed this way (Podman takes
+        0 as "unchanged"), so clearing one also returns False.
+        """
+
+        def work() -> bool:
+            container = self._client.containers.get(name)
+            body: dict = {}
+            if cpus is not None:
+                body["cpu"] = {"quota": int(cpus * CPU_PERIOD_US), "period": CPU_PERIOD_US}
+            if memory_bytes is not None:
+                body["memory"] = {"limit": memory_bytes, "swap": memory_bytes}
+            if body:
+                response = self._client.api.post(f"/containers/{container.id}/update", data=json.dumps(body),
+                                                 headers={"Content-Type": "application/json"})
+                response.raise_for_status()
+            container.reload()
+            return _limits_of(container.attrs.get("HostConfig") or {}) == (cpus, memory_bytes)
+
+        return await self._call(work)
+
     async def aclose(self) -> None:
         await self._http.aclose()
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -374,6 +416,27 @@ class PodmanRuntime:
         if host.get("CpuQuota") and host.get("CpuPeriod"):
             return int(host["CpuQuota"]) / int(host["CpuPeriod"])
         return None
+
+
+CPU_PERIOD_US = 100_000
+
+
+def _limit_kwargs(cpus: float | None, memory_bytes: int | None) -> dict:
+    """podman-py create arguments; its ``nano_cpus`` is silently dropped, quota/period is not."""
+    kwargs: dict = {}
+    if cpus is not None:
+        kwargs.update(cpu_quota=int(cpus * CPU_PERIOD_US), cpu_period=CPU_PERIOD_US)
+    if memory_bytes is not None:
+        kwargs.update(mem_limit=memory_bytes, memswap_limit=memory_bytes)
+    return kwargs
+
+
+def _limits_of(host_config: dict) -> tuple[float | None, int | None]:
+    quota, period = host_config.get("CpuQuota") or 0, host_config.get("CpuPeriod") or 0
+    cpus = round(quota / period, 4) if quota > 0 and period > 0 else None
+    if cpus is None and (nano := host_config.get("NanoCpus") or 0) > 0:
+        cpus = round(nano / 1e9, 4)
+    return cpus, (host_config.get("Memory") or None)
 
 
 def _async_http(url: str) -> httpx.AsyncClient:

@@ -31,9 +31,11 @@ from basepod_agent.runtime.podman import (
 )
 from basepod_agent.services import activity
 from basepod_agent.services.apps_switch import ImageSwitchMixin
+from basepod_agent.services.apps_limits import LimitsMixin
 from basepod_agent.services.env import EnvService, app_row, restart_needed
 from basepod_agent.services.errors import AgentError
 from basepod_agent.services.events import EventBus
+from basepod_agent.services.limits import limits_in_force, oom_killed
 from basepod_agent.services.ports import pick_host_port
 from basepod_agent.services.state import StateTracker
 from basepod_agent.store.database import Database
@@ -87,7 +89,7 @@ def _epoch_of(moment: str) -> int:
     return int(parsed.timestamp())
 
 
-class AppsService(ImageSwitchMixin):
+class AppsService(ImageSwitchMixin, LimitsMixin):
     def __init__(
         self, config: AgentConfig, db: Database, env: EnvService, runtime: PodmanRuntime,
         tracker: StateTracker, bus: EventBus,
@@ -119,10 +121,12 @@ class AppsService(ImageSwitchMixin):
         state = self.tracker.get(row.name)
         self._desired[row.name] = row.desired_state
         host = self.config.public_host
+        limits = limits_in_force(row, self.config)
+        status = status_of(row.desired_state, state)
         return AppInfo(
             name=row.name, image=row.image, port=row.port, host_port=row.host_port,
             command=json.loads(row.command_json) if row.command_json else None,
-            status=status_of(row.desired_state, state),
+            status=status,
             exit_code=state.exit_code if state else None,
             env_keys=keys, created_at=row.created_at,
             started_at=state.started_at if state else None,
@@ -131,6 +135,8 @@ class AppsService(ImageSwitchMixin):
             container_id=state.id[:12] if state else None,
             restart_needed=restart_needed(row),
             health=self.health_of(row.name),
+            limits=limits,
+            oom_killed=oom_killed(status, state.exit_code if state else None, limits),
         )
 
     def list(self) -> list[AppInfo]:
@@ -203,7 +209,7 @@ class AppsService(ImageSwitchMixin):
         return ContainerSpec(
             name=container_name(row.name), image=row.image, app=row.name, port=row.port,
             host_port=row.host_port, command=json.loads(row.command_json) if row.command_json else None,
-            env=env,
+            env=env, **limits_in_force(row, self.config).model_dump(),
         )
 
     def desired(self, name: str) -> str:
@@ -364,16 +370,23 @@ class AppsService(ImageSwitchMixin):
         if desired is None:  # deleted, or never ours: AppRemoved covers it
             return
         old, new = status_of(desired, before), status_of(desired, after)
-        if old == new:
+        if old == new and (before and before.exit_code) == (after and after.exit_code):
             return
         unexpected = (
             app not in self._busy and desired == "running" and old == AppStatus.RUNNING
             and new in (AppStatus.EXITED, AppStatus.MISSING)
         )
+        exit_code = after.exit_code if after else None
         self.bus.publish(AppStateChanged(
-            app=app, status=new, exit_code=after.exit_code if after else None,
+            app=app, status=new, exit_code=exit_code,
             unexpected=unexpected, at=activity.utcnow(),
+            oom_killed=exit_code is not None and self._oom_killed(app, new, exit_code),
         ))
+
+    def _oom_killed(self, app: str, status: AppStatus, exit_code: int) -> bool:
+        with self.db.session() as s:
+            row = s.scalar(select(App).where(App.name == app))
+            return row is not None and oom_killed(status, exit_code, limits_in_force(row, self.config))
 
     async def load_desired(self) -> None:
         with self.db.session() as s:

@@ -19,6 +19,7 @@ from basepod_agent.services.events import EventBus
 from basepod_agent.services.health import HealthService
 from basepod_agent.services.keys import recover_interrupted_rotation
 from basepod_agent.services.routing import RoutingService
+from basepod_agent.services.limits import LimitsService
 from basepod_agent.services.state import StateTracker
 from basepod_agent.services.webhooks import WebhookService
 from basepod_agent.store.database import Database
@@ -42,6 +43,7 @@ class AgentServices:
     webhooks: WebhookService = None  # type: ignore[assignment]  # always set by build()
     routing: RoutingService | None = None
     metrics: MetricsService | None = None
+    limits: LimitsService | None = None
 
     @classmethod
     def build(cls, config: AgentConfig, podman_url: str) -> AgentServices:
@@ -63,7 +65,8 @@ class AgentServices:
         return cls(config=config, db=db, runtime=runtime, bus=bus, tracker=tracker, auth=auth, apps=apps,
                    env=env, health=health, deploys=deploys,
                    webhooks=WebhookService(config, db, box, deploys, bus), routing=routing,
-                   metrics=MetricsService(config, db, runtime, tracker, apps, bus))
+                   metrics=MetricsService(config, db, runtime, tracker, apps, bus),
+                   limits=LimitsService(config, db, apps))
 
     def runtime_info(self) -> RuntimeInfo:
         total, running = self.apps.counts()

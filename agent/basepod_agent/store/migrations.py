@@ -230,8 +230,18 @@ def _metrics(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _resource_limits(conn: Connection) -> None:
+    """Issue #7: per-app CPU and memory overrides; NULL means the global default applies,
+    0 an explicit "no cap" that overrides a default."""
+    for statement in (
+        "ALTER TABLE apps ADD COLUMN cpus_limit REAL",
+        "ALTER TABLE apps ADD COLUMN memory_limit INTEGER",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: list[Step] = [_initial_schema, _env_revisions_and_health, _sources_and_deploys, _webhooks,
-                          _routing_and_releases, _metrics]
+                          _routing_and_releases, _metrics, _resource_limits]
 
 
 def schema_version(conn: Connection) -> int:

@@ -64,6 +64,9 @@ class App(Base):
     updated_at: Mapped[datetime]
     env_revision: Mapped[int] = mapped_column(default=0)
     applied_env_revision: Mapped[int] = mapped_column(default=0)
+    # Resource limit overrides: NULL = the agent's default applies, 0 = explicitly no cap.
+    cpus_limit: Mapped[float | None] = mapped_column(Float)
+    memory_limit: Mapped[int | None] = mapped_column(Integer)
 
 
 class EnvVar(Base):

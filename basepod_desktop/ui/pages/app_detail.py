@@ -32,6 +32,8 @@ from basepod_desktop.ui.pages.env_tab import EnvTab
 from basepod_desktop.ui.pages.health_tab import HealthTab
 from basepod_desktop.ui.pages.webhook_tab import WebhookTab
 from basepod_desktop.ui.pages.metrics_tab import MetricsTab
+from basepod_desktop.ui.pages.limits_rows import LimitsRows
+from basepod_desktop.core.limits import oom_text
 from basepod_desktop.ui.widgets.callout import Callout
 from basepod_desktop.ui.widgets.health import HealthDot
 from basepod_desktop.ui.widgets.status import StatusPill
@@ -111,6 +113,7 @@ class AppDetailPage(QWidget):
             name.setObjectName("Muted")
             self.form.addRow(name, value)
             self.fields[key] = value
+        self.limits_rows = LimitsRows(ctx, self.form, self)
         self.tabs.addTab(self.overview, "Overview")
         logs = QWidget()
         logs_col = QVBoxLayout(logs)
@@ -166,6 +169,7 @@ class AppDetailPage(QWidget):
             self.deploys_tab.show_app(server, app)
             self.webhook_tab.show_app(server, app)
             self.metrics_tab.show_app(server, app)
+            self.limits_rows.show_app(server, app)
         self._render()
 
     def _tab_changed(self, _index: int) -> None:
@@ -270,8 +274,11 @@ class AppDetailPage(QWidget):
             "Uptime": format_duration(uptime) if uptime is not None else "—",
             "Container": (app.container_id or "—")[:12],
         }
+        if app.oom_killed:
+            values["State"] = f"{app.status.value} — {oom_text(app)}"
         for key, value in values.items():
             self.fields[key].setText(value)
+        self.limits_rows.render(app, live)
 
     # --- intent ------------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from basepod_desktop.client import ApiError
 
 
 def error_label() -> QLabel:
@@ -51,3 +53,27 @@ def accept_buttons(text: str, on_accept: Callable[[], None],
     buttons.accepted.connect(on_accept)
     buttons.rejected.connect(on_reject)
     return buttons, accept
+
+
+def show_api_error(exc: BaseException, set_error: Callable[[str | None, str], None]) -> bool:
+    """The body of a dialog's ``on_error``: an agent refusal goes under its field and
+    counts as handled; anything else goes on to the notification area."""
+    if isinstance(exc, ApiError):
+        set_error(exc.field, exc.message)
+        return True
+    return False
+
+
+def dialog_column(dialog: QWidget, heading: str, hint: str) -> QVBoxLayout:
+    """A dialog's main column, opened by its heading and a muted explanation under it."""
+    col = QVBoxLayout(dialog)
+    col.setContentsMargins(20, 18, 20, 16)
+    col.setSpacing(6)
+    title = QLabel(heading)
+    title.setObjectName("CardTitle")
+    col.addWidget(title)
+    text = QLabel(hint)
+    text.setObjectName("Muted")
+    text.setWordWrap(True)
+    col.addWidget(text)
+    return col
