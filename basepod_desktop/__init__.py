@@ -4,4 +4,4 @@ Everything outside `basepod_desktop.ui` is Qt-free so the CLI and tests can use 
 without a display.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

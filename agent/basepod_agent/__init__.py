@@ -1,3 +1,3 @@
 """Basepod agent: the small server-side process that drives Podman for Basepod clients."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -21,6 +21,7 @@ import pytest
 from harness.system import short_tmpdir, wait_until
 from test_cli_over_ssh import Bp
 
+from basepod_agent.protocol.version import PROTOCOL_VERSION
 from basepod_agent.protocol import AppCreate
 from basepod_desktop.core import session as session_mod
 from basepod_desktop.core.agent_wheel import agent_source_dir, build_agent_wheel
@@ -288,12 +289,12 @@ async def _restart_agent(server: Server) -> None:
 
 def test_an_agent_speaking_an_older_protocol_is_explained_and_fixed_by_upgrade(installed):
     (version_py,) = installed.prefix.glob("venv/lib/python3*/site-packages/basepod_agent/protocol/version.py")
-    version_py.write_text(version_py.read_text().replace("PROTOCOL_VERSION = 1", "PROTOCOL_VERSION = 0"))
+    version_py.write_text(version_py.read_text().replace(f"PROTOCOL_VERSION = {PROTOCOL_VERSION}", f"PROTOCOL_VERSION = {PROTOCOL_VERSION - 1}"))
     asyncio.run(_restart_agent(installed))
     wait_until(lambda: (installed.state / "agent.sock").exists(), 20, "the old agent's socket")
 
     apps = installed.run_bp("-s", installed.name, "apps")
-    assert apps.returncode == 3 and "speaks protocol 0" in apps.stderr and "upgrade the agent" in apps.stderr
+    assert apps.returncode == 3 and f"speaks protocol {PROTOCOL_VERSION - 1}" in apps.stderr and "upgrade the agent" in apps.stderr
     doctor = json.loads(installed.run_bp("--json", "server", "doctor", installed.name).stdout)
     protocol = next(c for c in doctor["checks"] if c["name"] == "protocol")
     assert protocol["status"] == "fail" and f"bp server upgrade {installed.name}" in protocol["fix"]
@@ -303,7 +304,7 @@ def test_an_agent_speaking_an_older_protocol_is_explained_and_fixed_by_upgrade(i
     statuses = {s["step"]: s["status"] for s in json.loads(fixed.stdout)["steps"]}
     assert statuses["snapshot"] == "skipped"  # the old protocol cannot list apps for us
     assert statuses["agent"] == "ok" and statuses["wait"] == "ok"
-    assert "PROTOCOL_VERSION = 1" in version_py.read_text()
+    assert f"PROTOCOL_VERSION = {PROTOCOL_VERSION}" in version_py.read_text()
     assert installed.run_bp("-s", installed.name, "apps").returncode == 0
 
 

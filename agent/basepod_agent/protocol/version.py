@@ -4,5 +4,5 @@ PROTOCOL_VERSION changes only when the wire contract changes incompatibly; the a
 version changes with every release. A client refuses an agent whose protocol differs.
 """
 
-PROTOCOL_VERSION = 1
-AGENT_VERSION = "0.1.0"
+PROTOCOL_VERSION = 2
+AGENT_VERSION = "0.2.0"

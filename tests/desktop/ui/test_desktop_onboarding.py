@@ -12,6 +12,7 @@ import pytest
 from conftest import ssh_profile
 from harness.system import short_tmpdir
 
+from basepod_agent.protocol.version import PROTOCOL_VERSION
 from basepod_desktop.core import agent_service
 from basepod_desktop.core.connection import ConnState
 from basepod_desktop.core.onboarding import inspect_host
@@ -121,7 +122,7 @@ def test_a_fresh_server_is_installed_retried_diagnosed_and_upgraded_from_the_des
     # The agent now speaks an older protocol (as after restoring an old backup): the
     # desktop says so, offers the upgrade, and the upgrade brings the server back.
     (version_py,) = (vps / "opt").glob("venv/lib/python3*/site-packages/basepod_agent/protocol/version.py")
-    version_py.write_text(version_py.read_text().replace("PROTOCOL_VERSION = 1", "PROTOCOL_VERSION = 0"))
+    version_py.write_text(version_py.read_text().replace(f"PROTOCOL_VERSION = {PROTOCOL_VERSION}", f"PROTOCOL_VERSION = {PROTOCOL_VERSION - 1}"))
     ui.run(_restart_in_place(conn.profile, sshd_server.known_hosts_path), timeout=60)
     conn.retry_now()
     ui.wait_until(lambda: conn.status.state is ConnState.ERROR, timeout=60, what="the protocol mismatch")
@@ -139,7 +140,7 @@ def test_a_fresh_server_is_installed_retried_diagnosed_and_upgraded_from_the_des
     ui.wait_until(lambda: fix.close_button.text() == "Done", timeout=120, what="the reinstall")
     fix.close_button.click()
     ui.wait_until(lambda: conn.status.is_connected, timeout=30, what="the server back after the upgrade")
-    assert "PROTOCOL_VERSION = 1" in version_py.read_text()
+    assert f"PROTOCOL_VERSION = {PROTOCOL_VERSION}" in version_py.read_text()
     ui.wait_until(lambda: fix.setup.remote is None, what="the dialog's SSH connection to close")
 
 
