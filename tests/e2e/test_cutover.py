@@ -3,6 +3,7 @@ crash of the agent in the middle of a cutover (issue #6)."""
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -172,3 +173,31 @@ def test_the_health_check_a_new_version_brings_in_basepod_gates_its_cutover(agen
     done = wait_deploy(agent, token, "web", start_deploy(agent, token, "web"))
     assert done["status"] == "success", done
     wait_routed(agent.http_port, HOST, "built version\n")
+
+
+def test_env_apply_and_limits_change_of_a_routed_app_go_through_the_cutover_without_dropping_requests(
+        agent_factory, images):
+    old, _, _ = images
+    agent = routed_agent(agent_factory)
+    token = login(agent)
+    create_app(agent, token, "web", old)
+    wait_routed(agent.http_port, HOST, OLD)
+    first_id = agent.request("GET", "/api/apps/web", token=token)[1]["container_id"]
+
+    status, body = agent.request("PATCH", "/api/apps/web/env", {"set": {"GREETING": "hej"}}, token=token)
+    assert status == 200, body
+    with SteadyClient(agent.http_port, HOST) as client:
+        status, applied = agent.request("POST", "/api/apps/web/apply", token=token)
+    assert status == 200, applied
+    assert client.failures == [] and client.runs() == [OLD]
+    assert applied["restart_needed"] is False and applied["container_id"] != first_id
+    assert "GREETING=hej" in get(agent.http_port, HOST, "/cgi-bin/env")[1]
+
+    with SteadyClient(agent.http_port, HOST) as client:
+        status, limits = agent.request("PUT", "/api/apps/web/limits", {"memory": "64M"}, token=token)
+    assert status == 200, limits
+    assert limits["applied"] == "recreated"
+    assert client.failures == [] and client.runs() == [OLD]
+    inspected = json.loads(agent.podman.cli("inspect", "basepod-web").stdout)[0]
+    assert inspected["HostConfig"]["Memory"] == 64 * 1024 * 1024
+    assert app_containers(agent) == ["basepod-web"]

@@ -296,7 +296,12 @@ class AppsService(ImageSwitchMixin, LimitsMixin):
         return await self._change(actor, name, "app.restart", "running", op, unless_stopped)
 
     async def apply(self, actor: str, name: str) -> AppInfo:
-        """Recreate the container with the current env and start it (clears "restart needed")."""
+        """Recreate the container with the current env and start it (clears "restart needed").
+
+        A running app behind Caddy gets the new container beside the old one (cutover)."""
+        await self.tracker.refresh_app(name)
+        if self.serves_through_router(name):
+            return await self.recreate_live(actor, name, "app.apply")
 
         async def op(spec: ContainerSpec, _stale: bool) -> bool:
             await self.tracker.refresh_app(spec.app)

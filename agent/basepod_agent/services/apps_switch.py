@@ -58,11 +58,12 @@ class ImageSwitchMixin:
                            command: list[str] | None = None,
                            default_env: dict[str, str] | None = None,
                            say: Callable[[str], None] | None = None,
-                           check: HealthConfig | None = None) -> AppInfo:
+                           check: HealthConfig | None = None, action: str = "app.switch_image") -> AppInfo:
         """Run ``name`` from ``image``, keeping its env; the app's env wins over
         ``default_env`` (``.basepod`` defaults). ``port``/``command`` None keep the app's.
         ``say`` is told each step of a cutover (the deploy's log); ``check`` is the health
-        check the new version brings (``.basepod``), else the app's own gates it."""
+        check the new version brings (``.basepod``), else the app's own gates it.
+        ``action`` names the change in the activity log and to lifecycle listeners."""
         async with self._locks[name]:
             with self.db.session() as s:
                 row = self._row(s, name)
@@ -93,10 +94,21 @@ class ImageSwitchMixin:
                 row.desired_state = "running"
                 row.applied_env_revision = revision
                 row.updated_at = activity.utcnow()
-                activity.record(s, actor, "app.switch_image", name, f"image={image}")
+                activity.record(s, actor, action, name, f"image={image}")
             self._desired[name] = "running"
-        self._notify(actor, "app.switch_image", name)
+        self._notify(actor, action, name)
         return self.get(name)
+
+    def serves_through_router(self, name: str) -> bool:
+        """True when ``name`` runs behind Caddy: recreating its container (new env, new
+        caps) then goes through the blue/green cutover instead of stop-then-start."""
+        state = self.tracker.get(name)
+        return (self.router is not None and self.router.enabled
+                and state is not None and state.state == "running")
+
+    async def recreate_live(self, actor: str, name: str, action: str) -> AppInfo:
+        """The running version again, from the app's current spec, without dropping a request."""
+        return await self.switch_image(actor, name, self.get(name).image, action=action)
 
     def _gate_check(self, s, app_id: int) -> HealthConfig | None:
         stored = s.get(HealthCheck, app_id)
