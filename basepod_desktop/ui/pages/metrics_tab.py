@@ -24,6 +24,7 @@ from basepod_desktop.ui.widgets.panels import EmptyState
 
 RELOAD_MS = 60_000
 MIB = 1024 * 1024
+MIN_SPAN_SECONDS = 60
 
 
 def _rate(value: float) -> str:
@@ -264,8 +265,10 @@ class MetricsTab(LiveTab):
             self.plots[key].setYRange(0, top * 1.15, padding=0)
         span = {MetricsRange.HOUR: 3600, MetricsRange.DAY: 86_400, MetricsRange.WEEK: 7 * 86_400}[m.range]
         end = max(s.t[-1], int(datetime.now().timestamp()))
-        self.plots["cpu"].setXRange(end - span if len(s.t) > 1 and s.t[0] < end - span / 2 else s.t[0], end,
-                                    padding=0.01)
+        # A young app's few points fill the plot, but never less than a minute of it:
+        # a span of seconds would label the time axis in fractions of a second.
+        start = end - span if len(s.t) > 1 and s.t[0] < end - span / 2 else min(s.t[0], end - MIN_SPAN_SECONDS)
+        self.plots["cpu"].setXRange(start, end, padding=0.01)
         self._headline(m)
         self.show_values_at(s.t[-1])
 
