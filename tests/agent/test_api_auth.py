@@ -7,6 +7,7 @@ import sqlite3
 import stat
 import time
 
+from basepod_agent.protocol.version import AGENT_VERSION, PROTOCOL_VERSION
 from harness.agent import agent_request
 
 
@@ -17,7 +18,7 @@ def login(agent, password=None, email=None):
 
 def test_version_is_public_and_names_the_protocol(agent):
     status, body = agent.request("GET", "/api/version")
-    assert status == 200 and body["protocol_version"] == 1 and body["agent_version"]
+    assert status == 200 and body["protocol_version"] == PROTOCOL_VERSION and body["agent_version"] == AGENT_VERSION
 
 
 def test_every_other_control_route_requires_a_token(agent):
