@@ -19,28 +19,16 @@ import httpx
 import podman
 from podman import errors as podman_errors
 
+from basepod_agent.runtime.errors import ContainerMissing, ImageMissing, RuntimeFailure, RuntimeUnavailable
+from basepod_agent.runtime.log_frames import LogFrameDecoder
+from basepod_agent.runtime.podman_stats import StatsMixin
+
 APP_LABEL = "basepod.app"
 CONTAINER_PREFIX = "basepod-"
 # "stopped" is Podman's state between the exit (code known) and the cleanup ("exited"):
 # a poll that lands in it must not report a crash without its exit code.
 EXITED_STATES = ("exited", "stopped")
 T = TypeVar("T")
-
-
-class RuntimeFailure(Exception):
-    """Podman refused or failed an operation; the message is Podman's, cleaned up."""
-
-
-class RuntimeUnavailable(RuntimeFailure):
-    """The Podman API socket does not answer."""
-
-
-class ImageMissing(RuntimeFailure):
-    pass
-
-
-class ContainerMissing(RuntimeFailure):
-    pass
 
 
 @dataclass(frozen=True)
@@ -100,7 +88,7 @@ def _clean(exc: Exception) -> str:
     return str(text).strip().splitlines()[0][:500] if text else exc.__class__.__name__
 
 
-class PodmanRuntime:
+class PodmanRuntime(StatsMixin):
     def __init__(self, url: str, workers: int = 8) -> None:
         self.url = url
         self._client = podman.PodmanClient(base_url=url, timeout=120)
@@ -380,43 +368,6 @@ class PodmanRuntime:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
-    async def _libpod_json(self, path: str, params=None):
-        try:
-            response = await self._http.get(f"/v4.0.0/libpod{path}", params=params, timeout=30)
-        except httpx.TransportError as exc:
-            raise RuntimeUnavailable(f"Podman API at {self.url} is not reachable: {exc}") from exc
-        if response.status_code == 404:
-            raise ContainerMissing(response.text.strip()[:500])
-        if response.status_code >= 400:
-            raise RuntimeFailure(response.text.strip()[:500])
-        return response.json()
-
-    async def container_stats(self, ids: list[str]) -> dict[str, ContainerStats]:
-        """Counters of the given containers in one libpod call (``stream=false``), keyed by id.
-
-        One unknown id makes Podman 4.3 answer ``{"Error": {}, "Stats": null}`` for the
-        whole call (a container removed since the caller last looked); then every
-        container of the store is asked for and the wanted ones are kept. Stopped
-        containers come back as zeros and are dropped.
-        """
-        if not ids:
-            return {}
-        body = await self._libpod_json("/containers/stats", [("stream", "false"), *(("containers", i) for i in ids)])
-        if body.get("Stats") is None:
-            body = await self._libpod_json("/containers/stats", {"stream": "false"})
-        wanted = set(ids)
-        found = (_stats_of(entry) for entry in body.get("Stats") or ())
-        return {s.id: s for s in found if s.id in wanted and s.at_ns > 0}
-
-    async def container_cpu_limit(self, container_id: str) -> float | None:
-        """The CPU cap in force on a container (``--cpus``), None when uncapped."""
-        host = (await self._libpod_json(f"/containers/{container_id}/json")).get("HostConfig") or {}
-        if host.get("NanoCpus"):
-            return int(host["NanoCpus"]) / 1e9
-        if host.get("CpuQuota") and host.get("CpuPeriod"):
-            return int(host["CpuQuota"]) / int(host["CpuPeriod"])
-        return None
-
 
 CPU_PERIOD_US = 100_000
 
@@ -444,65 +395,3 @@ def _async_http(url: str) -> httpx.AsyncClient:
         transport = httpx.AsyncHTTPTransport(uds=url[len("unix://") :])
         return httpx.AsyncClient(transport=transport, base_url="http://podman")
     return httpx.AsyncClient(base_url=url.replace("tcp://", "http://"))
-
-
-class LogFrameDecoder:
-    """Splits Podman's multiplexed log stream into text lines.
-
-    Non-TTY containers send frames of an 8-byte header (stream id, 3 pad bytes,
-    big-endian length) and a payload; lines may span frames.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._text = b""
-
-    def feed(self, data: bytes) -> list[str]:
-        self._buffer += data
-        while len(self._buffer) >= 8:
-            size = int.from_bytes(self._buffer[4:8], "big")
-            if self._buffer[0] not in (0, 1, 2) or self._buffer[1:4] != b"\0\0\0":
-                # A TTY container's stream is raw text without frame headers.
-                self._text += self._buffer
-                self._buffer = b""
-                break
-            if len(self._buffer) < 8 + size:
-                break
-            self._text += self._buffer[8 : 8 + size]
-            self._buffer = self._buffer[8 + size :]
-        *lines, self._text = self._text.split(b"\n")
-        return [line.decode(errors="replace") for line in lines]
-
-    def flush(self) -> list[str]:
-        rest = self._text + self._buffer
-        self._text = self._buffer = b""
-        return [rest.decode(errors="replace")] if rest else []
-
-
-@dataclass(frozen=True)
-class ContainerStats:
-    """Podman's cumulative counters for one running container at ``at_ns`` (host clock).
-
-    Rates and CPU % are left to the caller: Podman's own CPU figure, without a stream,
-    is the average since the container started, not the current load.
-    """
-
-    id: str
-    at_ns: int
-    cpu_ns: int
-    memory_bytes: int
-    memory_limit_bytes: int
-    net_rx: int
-    net_tx: int
-    block_read: int
-    block_write: int
-    pids: int
-
-
-def _stats_of(entry: dict) -> ContainerStats:
-    return ContainerStats(
-        id=str(entry.get("ContainerID", "")), at_ns=int(entry.get("SystemNano") or 0),
-        cpu_ns=int(entry.get("CPUNano") or 0), memory_bytes=int(entry.get("MemUsage") or 0),
-        memory_limit_bytes=int(entry.get("MemLimit") or 0), net_rx=int(entry.get("NetInput") or 0),
-        net_tx=int(entry.get("NetOutput") or 0), block_read=int(entry.get("BlockInput") or 0),
-        block_write=int(entry.get("BlockOutput") or 0), pids=int(entry.get("PIDs") or 0))

@@ -21,7 +21,8 @@ from basepod_agent.config import AgentConfig
 from basepod_agent.protocol.errors import ErrorCode
 from basepod_agent.protocol.events import MetricsTick
 from basepod_agent.protocol.metrics import AppMetrics, AppSample, AppSparkline, MetricsRange, MetricsSummary
-from basepod_agent.runtime.podman import ContainerStats, PodmanRuntime, RuntimeFailure
+from basepod_agent.runtime.podman import PodmanRuntime, RuntimeFailure
+from basepod_agent.runtime.podman_stats import ContainerStats
 from basepod_agent.services.apps import AppsService
 from basepod_agent.services.env import app_row
 from basepod_agent.services.errors import AgentError
