@@ -38,7 +38,7 @@ from basepod_agent.services.deploy_pipeline import (
 )
 from basepod_agent.services.releases import ReleasesService
 from basepod_agent.services.env import app_row
-from basepod_agent.services.errors import AgentError, not_found
+from basepod_agent.services.errors import AgentError, check_limit, not_found
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.health import HealthService
 from basepod_agent.store.database import Database
@@ -208,8 +208,7 @@ class DeployService:
     # --- reads -----------------------------------------------------------------------
 
     def list(self, name: str, limit: int = 50) -> list[DeployInfo]:
-        if not 1 <= limit <= MAX_LIST:
-            raise AgentError(ErrorCode.INVALID_INPUT, f"limit must be between 1 and {MAX_LIST}", "limit")
+        check_limit(limit, MAX_LIST)
         with self.db.session() as s:
             row = app_row(s, name)
             rows = s.scalars(select(Deploy).where(Deploy.app_id == row.id)

@@ -40,3 +40,9 @@ class AgentError(Exception):
 
 def not_found(what: str) -> AgentError:
     return AgentError(ErrorCode.NOT_FOUND, f"{what} not found")
+
+
+def check_limit(limit: int, most: int) -> None:
+    """The ``limit`` of a history listing: at least 1, at most what the agent keeps."""
+    if not 1 <= limit <= most:
+        raise AgentError(ErrorCode.INVALID_INPUT, f"limit must be between 1 and {most}", "limit")

@@ -27,7 +27,7 @@ from basepod_agent.protocol.health_status import HealthStatus
 from basepod_agent.runtime.podman import ContainerState
 from basepod_agent.services.apps import AppsService
 from basepod_agent.services.env import app_row
-from basepod_agent.services.errors import AgentError
+from basepod_agent.services.errors import AgentError, check_limit
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.health_policy import AppHealthState, Observation, Schedule
 from basepod_agent.services.health_probe import ProbeResult, probe
@@ -254,8 +254,7 @@ class HealthService:
         )
 
     def history(self, name: str, limit: int) -> HealthHistory:
-        if not 1 <= limit <= MAX_HISTORY:
-            raise AgentError(ErrorCode.INVALID_INPUT, f"limit must be between 1 and {MAX_HISTORY}", "limit")
+        check_limit(limit, MAX_HISTORY)
         app_id, _ = self._app_id(name)
         probes, transitions = self.store.history(app_id, limit)
         pending = [p for a, p in reversed(self._pending) if a == app_id]

@@ -31,7 +31,7 @@ from basepod_agent.services import activity
 from basepod_agent.services.crypto import SecretBox, webhook_secret_aad
 from basepod_agent.services.deploys import DeployService
 from basepod_agent.services.env import app_row
-from basepod_agent.services.errors import AgentError
+from basepod_agent.services.errors import AgentError, check_limit
 from basepod_agent.services.events import EventBus
 from basepod_agent.services.ratelimit import TokenBuckets
 from basepod_agent.services.webhook_github import PayloadError, parse_payload, read_push
@@ -137,8 +137,7 @@ class WebhookService:
         return self.status(name)
 
     def deliveries(self, name: str, limit: int = 50) -> list[WebhookDelivery]:
-        if not 1 <= limit <= MAX_LIST:
-            raise AgentError(ErrorCode.INVALID_INPUT, f"limit must be between 1 and {MAX_LIST}", "limit")
+        check_limit(limit, MAX_LIST)
         with self.db.session() as s:
             app = app_row(s, name)
             rows = s.scalars(select(WebhookDeliveryRow).where(WebhookDeliveryRow.app_id == app.id)
